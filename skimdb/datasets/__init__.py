@@ -1,0 +1,1 @@
+"""Where the IMDB data comes from: loaders, the word index, decoding."""
