@@ -1,0 +1,447 @@
+"""Finding, reading, rebuilding, caching and downloading the IMDB files.
+
+Sources, first found wins:
+
+a. Keras' ``imdb.npz`` in the data home, else in Keras' own folder
+   (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``), trusted only when its
+   sha256 is Keras' published one.
+b. The raw ``aclImdb_v1.tar.gz`` with ``imdb_word_index.json`` in the data
+   home: the arrays are rebuilt from the text exactly as Keras built them.
+c. A download of Keras' ``imdb.npz`` into the data home (when allowed).
+
+Whatever is read is cached as flat arrays in an uncompressed, pickle-free
+``.npz`` whose name carries a fingerprint of the source files and the cache
+format version, so the next load is fast and a changed source is never served
+stale.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from skimdb.datasets._home import (
+    DATA_HOME_ENV,
+    _cache_dir,
+    _is_writable_dir,
+    _keras_datasets_dir,
+)
+from skimdb.datasets._keras import _gc_paused, _RawIMDB, _RawSplit
+from skimdb.datasets._text import _check_word_index, _tokenize_bytes
+
+#: Where Keras downloads its IMDB files from.
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+NPZ_NAME = "imdb.npz"
+WORD_INDEX_NAME = "imdb_word_index.json"
+TARBALL_NAME = "aclImdb_v1.tar.gz"
+#: sha256 of Keras' ``imdb.npz`` (the ``file_hash`` of ``imdb.load_data``).
+KERAS_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
+#: md5 of Keras' ``imdb_word_index.json`` (``imdb.get_word_index``'s hash).
+WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
+#: Bump when the cache layout or the rebuild changes: old caches are ignored.
+CACHE_FORMAT_VERSION = 1
+_CACHE_KEYS = tuple(
+    f"{split}_{field}"
+    for split in ("train", "test")
+    for field in ("ids", "offsets", "labels")
+)
+_SPLITS = ("train", "test")
+_REVIEW_MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg)/([^/]+\.txt)$")
+
+
+class IMDBDataNotFoundError(OSError):
+    """The IMDB files are neither in the data home nor downloadable.
+
+    The message says which files to put into which folder, or which
+    environment variable to set.
+    """
+
+
+def _not_found_message(data_home, reason):
+    return (
+        f"The IMDB data set was not found in the data home {str(data_home)!r} "
+        f"({reason}). Put Keras' {NPZ_NAME!r}, or {TARBALL_NAME!r} together with "
+        f"{WORD_INDEX_NAME!r}, into that folder, or set the {DATA_HOME_ENV} "
+        "environment variable (or pass data_home=) to the folder holding them."
+    )
+
+
+def _file_digest(path, algorithm):
+    """Hex digest of a file's bytes."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _has_hash(path, expected, algorithm):
+    """Whether the file's digest is ``expected``; warn and say False if not."""
+    actual = _file_digest(path, algorithm)
+    if actual == expected:
+        return True
+    warnings.warn(
+        f"Ignoring {str(path)!r}: its {algorithm} is {actual}, not the expected "
+        f"{expected} (incomplete, corrupted or a different file).",
+        UserWarning,
+        stacklevel=4,
+    )
+    return False
+
+
+# -- the word index ---------------------------------------------------------
+
+
+def _read_word_index_file(path):
+    """Read and validate a word index json file (an object of str -> int)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            word_index = json.load(file)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a valid JSON word index: {exc}"
+        ) from exc
+    try:
+        return _check_word_index(word_index)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a valid word index: {exc}") from exc
+
+
+_WORD_INDEX_MEMO = {}
+
+
+def _memo_word_index(path):
+    """Read a word index file, memoized on the file's path, size and mtime."""
+    key = _file_key(path)
+    if key not in _WORD_INDEX_MEMO:
+        _WORD_INDEX_MEMO.clear()
+        _WORD_INDEX_MEMO[key] = _read_word_index_file(path)
+    return _WORD_INDEX_MEMO[key]
+
+
+def _load_word_index(data_home, download_if_missing):
+    """The Keras word index: data home, then Keras' folder, then download."""
+    local = data_home / WORD_INDEX_NAME
+    if local.is_file():
+        return _memo_word_index(local)
+    keras_copy = _keras_datasets_dir() / WORD_INDEX_NAME
+    if keras_copy.is_file() and _has_hash(keras_copy, WORD_INDEX_MD5, "md5"):
+        return _memo_word_index(keras_copy)
+    if not download_if_missing:
+        raise IMDBDataNotFoundError(
+            f"The IMDB word index {WORD_INDEX_NAME!r} was found neither in the "
+            f"data home {str(data_home)!r} nor in {str(keras_copy.parent)!r}, and "
+            "download_if_missing=False. Put it into the data home, or set the "
+            f"{DATA_HOME_ENV} environment variable (or pass data_home=) to the "
+            "folder holding it."
+        )
+    return _memo_word_index(_download(data_home, WORD_INDEX_NAME, WORD_INDEX_MD5))
+
+
+# -- rebuilding from the raw text -------------------------------------------
+
+
+def _rebuild_from_aclimdb(tarball, word_index):
+    """Rebuild Keras' IMDB arrays from the raw ``aclImdb`` text.
+
+    Reviews are read from the tarball as a stream, tokenized with
+    :func:`~skimdb.datasets._text._tokenize` (its UTF-8 twin
+    ``_tokenize_bytes``, for speed) and mapped to their word index
+    ranks. Each split lists the ``pos`` reviews then the ``neg`` ones, each
+    sorted by file name as a plain string. Test words missing from the index
+    are dropped, as Keras did; a train word missing from it means the index
+    does not belong to this text, which is an error.
+
+    Parameters
+    ----------
+    tarball : path-like
+        The ``aclImdb_v1.tar.gz`` file (any compression ``tarfile`` reads).
+    word_index : dict of str to int
+        The Keras word index (ranks from 1).
+
+    Returns
+    -------
+    raw : _RawIMDB
+        The raw arrays, in the order of Keras' ``imdb.npz``.
+    """
+    lookup = defaultdict(int, {w.encode("utf-8"): r for w, r in word_index.items()})
+    found = {(split, label): [] for split in _SPLITS for label in ("pos", "neg")}
+    missing_train = {}
+    with _gc_paused(), tarfile.open(tarball, mode="r|*") as archive:
+        for member in archive:
+            match = _REVIEW_MEMBER.match(member.name)
+            if not member.isfile() or match is None:
+                continue
+            split, label, name = match.groups()
+            data = archive.extractfile(member).read()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"{member.name!r} in {str(tarball)!r} is not valid UTF-8: {exc}"
+                ) from exc
+            words = _tokenize_bytes(data)
+            # Unknown words map to 0 (ranks start at 1).
+            ranks = np.fromiter(
+                map(lookup.__getitem__, words), dtype=np.int32, count=len(words)
+            )
+            unknown = ranks == 0
+            if unknown.any():
+                if split == "train":
+                    missing_train[member.name] = [
+                        w.decode("utf-8")
+                        for w, u in zip(words, unknown, strict=True)
+                        if u
+                    ]
+                ranks = ranks[~unknown]
+            found[split, label].append((name, ranks))
+    if missing_train:
+        member, words = next(iter(missing_train.items()))
+        raise ValueError(
+            f"The word index does not match {str(tarball)!r}: "
+            f"{len(missing_train)} train reviews hold words missing from it, "
+            f"e.g. {words[:5]} in {member!r}. Use Keras' {WORD_INDEX_NAME!r}."
+        )
+    splits = []
+    for split in _SPLITS:
+        if not found[split, "pos"] or not found[split, "neg"]:
+            raise ValueError(
+                f"{str(tarball)!r} is not an aclImdb archive: it holds no reviews "
+                f"in aclImdb/{split}/pos or aclImdb/{split}/neg."
+            )
+        reviews, labels = [], []
+        for label, value in (("pos", 1), ("neg", 0)):
+            ordered = sorted(found[split, label], key=lambda item: item[0])
+            reviews.extend(ranks for _, ranks in ordered)
+            labels.extend([value] * len(ordered))
+        splits.append(_RawSplit.from_sequences(reviews, labels))
+    return _RawIMDB(*splits)
+
+
+# -- Keras' npz --------------------------------------------------------------
+
+
+def _read_keras_npz(path):
+    """Read Keras' ``imdb.npz`` (object arrays) into flat arrays.
+
+    Only call this on a file whose hash matched: it holds pickled arrays.
+    """
+    with np.load(path, allow_pickle=True) as data:
+        splits = [
+            _RawSplit.from_sequences(data[f"x_{split}"], data[f"y_{split}"])
+            for split in ("train", "test")
+        ]
+    return _RawIMDB(*splits)
+
+
+# -- the cache ---------------------------------------------------------------
+
+
+def _file_key(path):
+    stat = os.stat(path)
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _cache_path(cache_dir, kind, sources, extra=""):
+    """Where the cache of ``sources`` goes: named by their fingerprint."""
+    digest = hashlib.sha256(f"{CACHE_FORMAT_VERSION}\0{kind}\0{extra}".encode())
+    for source in sources:
+        stat = os.stat(source)
+        digest.update(
+            f"\0{Path(source).name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()
+        )
+    return Path(cache_dir) / (
+        f"imdb_{kind}_v{CACHE_FORMAT_VERSION}_{digest.hexdigest()[:20]}.npz"
+    )
+
+
+def _read_cache(path):
+    """Read a cache file; on any problem warn, delete it and return None."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in _CACHE_KEYS}
+        raw = _RawIMDB(
+            *(
+                _RawSplit(*(arrays[f"{split}_{field}"] for field in _RawSplit._fields))
+                for split in ("train", "test")
+            )
+        )
+        raw.train.check("cached train")
+        raw.test.check("cached test")
+    except Exception as exc:  # np.load raises many kinds on a damaged file
+        warnings.warn(
+            f"Discarding the damaged IMDB cache {str(path)!r} ({exc!r}); "
+            "rebuilding it.",
+            UserWarning,
+            stacklevel=4,
+        )
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        return None
+    return raw
+
+
+def _write_cache(path, raw):
+    """Write the cache atomically: a temporary file beside it, then replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(
+                file,
+                **{
+                    f"{split}_{field}": getattr(getattr(raw, split), field)
+                    for split in ("train", "test")
+                    for field in _RawSplit._fields
+                },
+            )
+        os.chmod(tmp, 0o644)  # mkstemp makes it private (0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _cached(data_home, kind, sources, build, extra=""):
+    """Load the cache of ``sources``, else ``build()`` it and cache the result.
+
+    ``build`` may return None (the source was not usable): nothing is cached.
+    Failing to write the cache only warns.
+    """
+    path = _cache_path(_cache_dir(data_home), kind, sources, extra)
+    if path.is_file():
+        raw = _read_cache(path)
+        if raw is not None:
+            return raw
+    raw = build()
+    if raw is not None:
+        try:
+            _write_cache(path, raw)
+        except OSError as exc:
+            warnings.warn(
+                f"Could not cache the IMDB arrays in {str(path.parent)!r} ({exc}); "
+                "the next load will read the source again. Set the SKIMDB_CACHE "
+                "environment variable to a writable folder.",
+                UserWarning,
+                stacklevel=3,
+            )
+    return raw
+
+
+# -- downloading -------------------------------------------------------------
+
+
+def _keras_get_file(**kwargs):
+    """``keras.utils.get_file``, imported only when a download is needed."""
+    from keras.utils import get_file
+
+    return get_file(**kwargs)
+
+
+def _download(data_home, name, file_hash):
+    """Download one of Keras' IMDB files into the data home; return its path.
+
+    The file goes into a fresh temporary folder inside the data home, where
+    ``get_file`` checks its hash, and is then moved into place, so a partial
+    or corrupted file never lands in the data home.
+    """
+    url = f"{ORIGIN}{name}"
+    try:
+        data_home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IMDBDataNotFoundError(
+            _not_found_message(data_home, f"it could not be created to download {url}")
+        ) from exc
+    if not _is_writable_dir(data_home):
+        raise IMDBDataNotFoundError(
+            _not_found_message(data_home, f"it is read-only, so {url} can't go there")
+        )
+    tmp = tempfile.mkdtemp(prefix=".skimdb-download-", dir=data_home)
+    try:
+        try:
+            downloaded = _keras_get_file(
+                fname=name,
+                origin=url,
+                file_hash=file_hash,
+                cache_dir=tmp,
+                cache_subdir="",
+            )
+        except Exception as exc:  # get_file raises a bare Exception when offline
+            raise IMDBDataNotFoundError(
+                _not_found_message(data_home, f"downloading {url} failed: {exc}")
+            ) from exc
+        target = data_home / name
+        os.replace(downloaded, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+# -- the resolver --------------------------------------------------------------
+
+
+def _load_raw(data_home, download_if_missing=True):
+    """The raw IMDB arrays from the first source found (see module docstring).
+
+    Parameters
+    ----------
+    data_home : pathlib.Path
+        The data home (see :func:`~skimdb.datasets.get_data_home`).
+    download_if_missing : bool, default=True
+        Whether to download Keras' ``imdb.npz`` when no source is found.
+
+    Returns
+    -------
+    raw : _RawIMDB
+    """
+    for npz in (data_home / NPZ_NAME, _keras_datasets_dir() / NPZ_NAME):
+        if npz.is_file():
+            raw = _cached(
+                data_home,
+                "npz",
+                [npz],
+                lambda npz=npz: (
+                    _read_keras_npz(npz)
+                    if _has_hash(npz, KERAS_NPZ_SHA256, "sha256")
+                    else None
+                ),
+                extra=KERAS_NPZ_SHA256,
+            )
+            if raw is not None:
+                return raw
+    tarball, index = data_home / TARBALL_NAME, data_home / WORD_INDEX_NAME
+    if tarball.is_file() and index.is_file():
+        return _cached(
+            data_home,
+            "aclimdb",
+            [tarball, index],
+            lambda: _rebuild_from_aclimdb(tarball, _read_word_index_file(index)),
+        )
+    if not download_if_missing:
+        reason = "download_if_missing=False"
+        if tarball.is_file() != index.is_file():
+            present, absent = (
+                (TARBALL_NAME, WORD_INDEX_NAME)
+                if tarball.is_file()
+                else (WORD_INDEX_NAME, TARBALL_NAME)
+            )
+            reason = f"{present!r} is there but {absent!r} is missing; {reason}"
+        raise IMDBDataNotFoundError(_not_found_message(data_home, reason))
+    npz = _download(data_home, NPZ_NAME, KERAS_NPZ_SHA256)
+    return _cached(
+        data_home, "npz", [npz], lambda: _read_keras_npz(npz), extra=KERAS_NPZ_SHA256
+    )
