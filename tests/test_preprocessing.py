@@ -1,0 +1,166 @@
+"""MultiHotVectorizer: the multi-hot encoding, its unknown-id policy, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skimdb import MultiHotVectorizer
+
+
+def vectorize_sequences(sequences, dimension):
+    """The notebook's reference implementation (dense, a Python loop)."""
+    results = np.zeros((len(sequences), dimension))
+    for i, sequence in enumerate(sequences):
+        results[i, sequence] = 1.0
+    return results
+
+
+reviews = st.lists(st.lists(st.integers(0, 49), max_size=30), min_size=1, max_size=20)
+
+
+@settings(max_examples=100, deadline=None)
+@given(reviews)
+def test_agrees_with_the_notebooks_loop(X):
+    out = MultiHotVectorizer(num_words=50).fit_transform(X)
+    assert sp.isspmatrix_csr(out) and out.dtype == np.float32
+    np.testing.assert_array_equal(out.toarray(), vectorize_sequences(X, 50))
+    assert out.has_canonical_format
+    assert (out.data == 1).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(reviews, st.integers(1, 19))
+def test_transform_does_not_depend_on_batching(X, cut):
+    vec = MultiHotVectorizer(num_words=50).fit(X)
+    whole = vec.transform(X)
+    parts = (
+        sp.vstack([vec.transform(X[:cut]), vec.transform(X[cut:])])
+        if cut < len(X)
+        else whole
+    )
+    np.testing.assert_array_equal(whole.toarray(), parts.toarray())
+
+
+@pytest.mark.parametrize(
+    "container",
+    [
+        list,
+        lambda X: [tuple(r) for r in X],
+        lambda X: [np.asarray(r, dtype=np.int32) for r in X],
+        lambda X: np.array([list(r) for r in X], dtype=object),
+        lambda X: pd.Series([list(r) for r in X]),
+        lambda X: [np.asarray(r, dtype=np.uint16) for r in X],
+    ],
+)
+def test_accepts_the_usual_containers(container):
+    X = [[1, 4, 4, 2], [3], [], [0, 9]]
+    out = MultiHotVectorizer(num_words=10).fit_transform(container(X))
+    np.testing.assert_array_equal(out.toarray(), vectorize_sequences(X, 10))
+
+
+def test_padded_2d_int_array_rows_are_reviews():
+    X = np.array([[0, 0, 5, 6], [1, 2, 3, 3]])
+    out = MultiHotVectorizer(num_words=8).fit_transform(X)
+    np.testing.assert_array_equal(out.toarray(), vectorize_sequences(X.tolist(), 8))
+
+
+def test_unknown_ids_policies():
+    X = [[1, 12, 3], [15]]
+    oov = MultiHotVectorizer(num_words=10).fit_transform(X).toarray()
+    np.testing.assert_array_equal(oov, vectorize_sequences([[1, 2, 3], [2]], 10))
+    ignore = MultiHotVectorizer(num_words=10, handle_unknown="ignore").fit_transform(X)
+    np.testing.assert_array_equal(
+        ignore.toarray(), vectorize_sequences([[1, 3], []], 10)
+    )
+    with pytest.raises(ValueError, match="Review 0 holds word id 12 >= num_words=10"):
+        MultiHotVectorizer(num_words=10, handle_unknown="error").fit_transform(X)
+
+
+def test_oov_policy_matches_keras_num_words_cut():
+    # load_data(num_words=5) maps ids >= 5 to oov 2; vectorizing the full-vocabulary
+    # data with num_words=5 must give the same matrix.
+    full = [[1, 7, 3, 9, 4], [1, 2, 6]]
+    cut = [[w if w < 5 else 2 for w in r] for r in full]
+    np.testing.assert_array_equal(
+        MultiHotVectorizer(num_words=5).fit_transform(full).toarray(),
+        MultiHotVectorizer(num_words=5).fit_transform(cut).toarray(),
+    )
+
+
+def test_num_words_none_learns_the_width():
+    vec = MultiHotVectorizer(num_words=None).fit([[1, 17], [4]])
+    assert vec.num_words_ == 18
+    assert vec.transform([[30]]).toarray()[0, 2] == 1  # unseen id -> oov column
+    assert (
+        MultiHotVectorizer(num_words=None, handle_unknown="ignore")
+        .fit([[0]])
+        .num_words_
+        == 1
+    )
+
+
+def test_feature_names_and_dtype():
+    vec = MultiHotVectorizer(num_words=3, dtype=np.float64).fit([[1]])
+    assert list(vec.get_feature_names_out()) == [
+        "multihotvectorizer0",
+        "multihotvectorizer1",
+        "multihotvectorizer2",
+    ]
+    assert vec.transform([[1]]).dtype == np.float64
+
+
+def test_clone_and_params():
+    vec = MultiHotVectorizer(num_words=7, handle_unknown="ignore")
+    assert clone(vec).get_params() == vec.get_params()
+    assert not hasattr(vec, "num_words_")
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ("a review", TypeError, "X must be a sequence of reviews"),
+        (5, TypeError, "X must be a sequence of reviews"),
+        ([], ValueError, "X holds 0 reviews"),
+        (["good movie"], TypeError, r"Review 0 .* holds a str \('good movie'\)"),
+        ([[1, 2], [1.5]], TypeError, r"Review 1 .* element 1.5 of type float"),
+        ([[1, None]], TypeError, r"Review 0 .* element None of type NoneType"),
+        ([[1, [2, 3]]], TypeError, r"Review 0 .* element \[2, 3\] of type list"),
+        ([[1, "2"]], TypeError, r"Review 0 .* element '2' of type str"),
+        ([[1], 7], TypeError, r"Review 1 .* holds a scalar int"),
+        ([None], TypeError, r"Review 0 .* holds a scalar NoneType"),
+        ([[1, -3]], ValueError, "Review 0 holds the negative word id -3"),
+        ([np.array([1.0, 2.0])], TypeError, "1-d array of dtype float64"),
+        ([np.array([[1, 2]])], TypeError, "2-d array of dtype int64"),
+        ([[2**70]], TypeError, "an id too large for int64"),
+        (np.ones((2, 3)), TypeError, "2-d with integer ids"),
+        (sp.csr_matrix(np.ones((2, 3))), TypeError, "X must be a sequence of reviews"),
+    ],
+)
+def test_bad_input_is_refused_by_name(X, error, match):
+    with pytest.raises(error, match=match):
+        MultiHotVectorizer(num_words=10).fit_transform(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(num_words=0), "'num_words' parameter of MultiHotVectorizer must be"),
+        (dict(handle_unknown="keep"), "'handle_unknown' parameter"),
+        (dict(oov_id=-1), "'oov_id' parameter"),
+        (dict(num_words=2, oov_id=2), "oov_id=2 is not a column of the output"),
+        (dict(dtype=np.int32), "dtype=.*int32.* is not supported"),
+    ],
+)
+def test_bad_parameters_are_named(params, match):
+    with pytest.raises(ValueError, match=match):
+        MultiHotVectorizer(**params).fit([[1]])
+
+
+def test_transform_before_fit():
+    with pytest.raises(NotFittedError):
+        MultiHotVectorizer().transform([[1]])
