@@ -1,3 +1,16 @@
 """skimdb: classify IMDB movie reviews with scikit-learn and a Keras dense network."""
 
+from skimdb.preprocessing import MultiHotVectorizer
+
 __version__ = "0.1.0"
+
+__all__ = ["IMDBNet", "MultiHotVectorizer", "__version__"]
+
+
+def __getattr__(name):
+    # IMDBNet imports TensorFlow (seconds); load it on first use only.
+    if name == "IMDBNet":
+        from skimdb.network import IMDBNet
+
+        return IMDBNet
+    raise AttributeError(f"module 'skimdb' has no attribute {name!r}")

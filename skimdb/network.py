@@ -1,0 +1,418 @@
+"""The IMDB dense network as a scikit-learn classifier (scikeras' KerasClassifier)."""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import ClassifierTags
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["IMDBNet"]
+
+_LOSSES = {"binary_crossentropy", "mse", "mean_squared_error"}
+
+
+class IMDBNet(KerasClassifier):
+    """The dense network of the classic IMDB example, as a scikit-learn classifier.
+
+    With the defaults this is the network of *Deep Learning with Python*, chapter 4:
+    ``Dense(16, relu) -> Dense(16, relu) -> Dense(1, sigmoid)``, trained with
+    rmsprop on binary cross-entropy for 4 epochs in batches of 512. Every choice is
+    a hyperparameter, so ``GridSearchCV`` can search over it. Input is a sparse
+    (or dense) matrix such as :class:`~skimdb.MultiHotVectorizer` gives; it reaches
+    Keras as sparse batches and is never densified as a whole.
+
+    Parameters
+    ----------
+    units : int, default=16
+        Units in each hidden layer.
+    hidden_layers : int, default=2
+        How many hidden ``Dense`` layers; 0 gives logistic regression.
+    activation : str, default="relu"
+        Activation of the hidden layers, any name ``keras.activations.get`` knows
+        (``"relu"``, ``"tanh"``, ...).
+    loss : {"binary_crossentropy", "mse"}, default="binary_crossentropy"
+        The training loss. ``"mse"`` (alias ``"mean_squared_error"``) is the
+        notebook's experiment.
+    optimizer : str or keras.optimizers.Optimizer, default="rmsprop"
+        An optimizer name (``"rmsprop"``, ``"adam"``, ``"sgd"``, ...) or instance;
+        an instance is copied at each fit, never shared between fits.
+    learning_rate : float or None, default=None
+        The optimizer's learning rate; ``None`` keeps the optimizer's own default
+        (0.001 for rmsprop).
+    epochs : int, default=4
+        Passes over the training data.
+    batch_size : int, default=512
+        Reviews per gradient step, and per prediction batch.
+    validation_split : float, default=0.0
+        Fraction of the training data held out, from its end as in Keras, to report
+        ``val_loss`` and ``val_accuracy`` after each epoch in ``history_``.
+    shuffle : bool, default=True
+        Whether to shuffle the training data before each epoch.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, as in scikit-learn.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Keras callbacks for training, such as ``EarlyStopping``.
+    warm_start : bool, default=False
+        Whether ``fit`` continues training the current network rather than
+        building a new one.
+    random_state : int, numpy.random.RandomState or None, default=None
+        Seeds the initial weights and the shuffling. The seeds of each layer's
+        initializer and of the shuffle are derived from it; no global random state
+        (Python's, numpy's or TensorFlow's) is read or set, so fits in other
+        threads do not disturb it. With an int, two fits give identical
+        predictions.
+    verbose : int, default=0
+        Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted network.
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` and ``accuracy``, plus ``val_loss`` and ``val_accuracy``
+        when ``validation_split > 0``.
+    classes_ : ndarray of shape (2,)
+        The two class labels.
+    n_features_in_ : int
+        Number of input features.
+
+    See Also
+    --------
+    skimdb.MultiHotVectorizer : Turns word-id sequences into this network's input.
+    sklearn.neural_network.MLPClassifier : scikit-learn's own dense network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimdb import IMDBNet
+    >>> rng = np.random.RandomState(0)
+    >>> X = (rng.rand(200, 30) < 0.2).astype("float32")
+    >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    >>> net = IMDBNet(units=8, epochs=30, batch_size=32, random_state=0).fit(X, y)
+    >>> net.model_.count_params()
+    329
+    >>> net.predict_proba(X[:2]).shape
+    (2, 2)
+    >>> sorted(net.history_)
+    ['accuracy', 'loss']
+    """
+
+    _parameter_constraints: dict = {
+        "units": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layers": [Interval(numbers.Integral, 0, None, closed="left")],
+        "activation": [str],
+        "loss": [StrOptions(_LOSSES)],
+        "optimizer": [str, keras.optimizers.Optimizer],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+        "shuffle": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        units=16,
+        hidden_layers=2,
+        activation="relu",
+        loss="binary_crossentropy",
+        optimizer="rmsprop",
+        learning_rate=None,
+        epochs=4,
+        batch_size=512,
+        validation_split=0.0,
+        shuffle=True,
+        class_weight=None,
+        callbacks=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        # scikeras' __init__ is not called: it registers every keyword as a
+        # parameter; ours are exactly the ones listed, as scikit-learn expects.
+        self.units = units
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Build the network and train it on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, such as the output of :class:`~skimdb.MultiHotVectorizer`.
+        y : array-like of shape (n_samples,)
+            Two class labels: ints, bools or strings such as ``"neg"``/``"pos"``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : IMDBNet
+            The fitted classifier.
+        """
+        self._validate_params()
+        self._check_keras_names()
+        if self.validation_split and int(len(y) * (1 - self.validation_split)) < 1:
+            raise ValueError(
+                f"validation_split={self.validation_split} leaves no training sample "
+                f"out of {len(y)}; lower it."
+            )
+        return super().fit(X, y, sample_weight=sample_weight)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train the current network (building it first if needed) for one epoch.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (2,), default=None
+            Both class labels; needed on the first call only if ``y`` lacks one.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : IMDBNet
+            The classifier, trained one epoch further.
+        """
+        self._validate_params()
+        self._check_keras_names()
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+    # --- the network --------------------------------------------------------------
+
+    def _build_keras_model(self):
+        seeds = _seeds(self._random_state, self.hidden_layers + 2)
+        self._shuffle_seed = int(seeds[-1])
+        inputs = keras.Input(shape=(self.n_features_in_,), sparse=True, name="reviews")
+        x = inputs
+        for i in range(self.hidden_layers):
+            x = keras.layers.Dense(
+                self.units,
+                activation=self.activation,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=int(seeds[i])),
+                name=f"hidden_{i + 1}",
+            )(x)
+        outputs = keras.layers.Dense(
+            1,
+            activation="sigmoid",
+            kernel_initializer=keras.initializers.GlorotUniform(seed=int(seeds[-2])),
+            name="positive",
+        )(x)
+        model = keras.Model(inputs, outputs, name="imdbnet")
+        model.compile(
+            optimizer=self._make_optimizer(),
+            loss=self.loss,
+            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        )
+        return model
+
+    def _make_optimizer(self):
+        optimizer = keras.optimizers.get(self.optimizer)
+        config = optimizer.get_config()
+        if self.learning_rate is not None:
+            config["learning_rate"] = self.learning_rate
+        return type(optimizer).from_config(config)  # a fresh copy, never shared
+
+    def _check_keras_names(self):
+        for name, lookup in (
+            ("activation", keras.activations.get),
+            ("optimizer", keras.optimizers.get),
+        ):
+            try:
+                lookup(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(
+                    f"The '{name}' parameter of IMDBNet is {getattr(self, name)!r}, "
+                    f"which Keras does not know: {exc}"
+                ) from None
+
+    # --- scikeras compatibility: every fix for scikeras 0.13 lives below -----------
+
+    # scikeras reads these attributes; IMDBNet does not expose them as parameters.
+    model = None
+    build_fn = None
+    metrics = None
+    run_eagerly = False
+    validation_batch_size = None
+
+    # scikeras registers any instance attribute as a parameter; scikit-learn's rule
+    # is the signature of __init__, which clone, get_params and set_params rely on.
+    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
+    set_params = BaseEstimator.set_params
+    __repr__ = BaseEstimator.__repr__
+    # scikeras' score re-validates y alone, bypassing the feature-count check that
+    # scikit-learn's accuracy-through-predict gets from predict.
+    score = ClassifierMixin.score
+
+    def __sklearn_tags__(self):
+        # scikeras defines only the old _more_tags, and puts BaseEstimator before
+        # ClassifierMixin in the MRO, so is_classifier() was False: set them here.
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=False)
+        tags.target_tags.required = True
+        tags.input_tags.sparse = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        # scikeras copies sparse input into a LIL matrix; keep it CSR float32
+        # (no copy when it already is), and validate through scikit-learn so the
+        # feature count and feature names are checked as for any estimator.
+        sparse = ("csr", "csc", "coo")
+        dtypes = (np.float32, np.float64)
+        if y is None:
+            X = validate_data(self, X, reset=reset, accept_sparse=sparse, dtype=dtypes)
+        else:
+            X, y = validate_data(
+                self, X, y, reset=reset, accept_sparse=sparse, dtype=dtypes
+            )
+            check_classification_targets(y)
+            _check_binary(y, getattr(self, "classes_", None))
+            _, y = super()._validate_data(y=y, reset=reset, y_numeric=y_numeric)
+        X = _as_canonical_csr(X)
+        if reset:
+            self.X_dtype_ = X.dtype
+            self.X_shape_ = X.shape
+        return X, y
+
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        # scikeras seeds Python's, numpy's and TensorFlow's global generators around
+        # fit; here the shuffle is a stateless op seeded from random_state.
+        arrays = [np.asarray(y, dtype=np.float32)]
+        if sample_weight is not None:
+            arrays.append(np.asarray(sample_weight, dtype=np.float32))
+        validation_data = None
+        if self.validation_split:
+            split = int(math.floor(X.shape[0] * (1.0 - self.validation_split)))
+            validation_data = _sparse_dataset(
+                X[split:], [a[split:] for a in arrays], batch_size=self.batch_size
+            )
+            X, arrays = X[:split], [a[:split] for a in arrays]
+        if not warm_start or not hasattr(self, "history_"):
+            self.history_ = {}
+        done = len(self.history_.get("loss", ()))  # epochs trained before: new orders
+        train = _sparse_dataset(
+            X,
+            arrays,
+            batch_size=self.batch_size,
+            epochs=range(done, done + epochs),
+            shuffle_seed=self._shuffle_seed if self.shuffle else None,
+        )
+        hist = self.model_.fit(
+            train,
+            validation_data=validation_data,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=math.ceil(X.shape[0] / self.batch_size),
+            callbacks=self._fit_callbacks,
+            verbose=self.verbose,
+            shuffle=False,  # the dataset is already shuffled, per epoch
+        )
+        for key, values in hist.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+
+    def _predict_raw(self, X, **kwargs):
+        check_is_fitted(self)
+        X, _ = self._validate_data(X)
+        return self.model_.predict(
+            _sparse_dataset(X, batch_size=self.batch_size),
+            verbose=self.verbose,
+            callbacks=self._predict_callbacks,
+        )
+
+
+def _seeds(random_state, n):
+    """``n`` independent 31-bit seeds derived from ``random_state`` (int or None)."""
+    return np.random.SeedSequence(random_state).generate_state(n) >> 1
+
+
+def _check_binary(y, classes=None):
+    n_classes = len(np.unique(y)) if classes is None else len(classes)
+    if n_classes > 2:
+        raise ValueError(
+            f"Only binary classification is supported. IMDBNet got y with {n_classes} "
+            "classes; pass labels of two classes (e.g. 0/1 or 'neg'/'pos')."
+        )
+
+
+def _as_canonical_csr(X):
+    """``X`` as CSR float32 with sorted, unique indices; no copy if it already is."""
+    X = sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
+    X = X.astype(np.float32, copy=False)
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
+
+
+def _sparse_dataset(X, arrays=(), *, batch_size, epochs=range(1), shuffle_seed=None):
+    """A ``tf.data`` pipeline of ``tf.SparseTensor`` batches of the CSR matrix ``X``.
+
+    Each batch is gathered from ``X``'s rows in TensorFlow, so nothing is densified
+    and no scipy matrix is converted batch by batch in Python. With a seed, each
+    epoch's order is a stateless shuffle of ``(seed, epoch)``: reproducible, and
+    independent of any global random state. All ``epochs`` are in one pass.
+    """
+    n, width = X.shape
+    indptr = X.indptr.astype(np.int64)
+    columns = tf.RaggedTensor.from_row_splits(X.indices.astype(np.int64), indptr)
+    values = tf.RaggedTensor.from_row_splits(X.data, indptr)
+    arrays = [tf.constant(a) for a in arrays]
+
+    def epoch_order(epoch):
+        order = tf.range(n, dtype=tf.int64)
+        if shuffle_seed is not None:
+            seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
+            order = tf.random.experimental.stateless_shuffle(order, seed=seed)
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    def gather(rows):
+        cols = tf.gather(columns, rows)
+        batch = tf.SparseTensor(
+            indices=tf.stack([cols.value_rowids(), cols.flat_values], axis=1),
+            values=tf.gather(values, rows).flat_values,
+            dense_shape=tf.stack([tf.size(rows, out_type=tf.int64), width]),
+        )
+        return (batch, *(tf.gather(a, rows) for a in arrays))
+
+    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_order)
+    # flat_map hides the length from Keras, which would then warn that the data ran out
+    batches = batches.apply(
+        tf.data.experimental.assert_cardinality(len(epochs) * math.ceil(n / batch_size))
+    )
+    return batches.map(gather).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,346 @@
+"""IMDBNet: the network, the scikeras fixes, and scikit-learn's estimator checks."""
+
+import pickle
+import random
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skimdb import IMDBNet, MultiHotVectorizer
+from skimdb.network import _sparse_dataset
+
+# Each entry says why Keras (or scikeras, which IMDBNet must subclass) cannot comply.
+EXPECTED_FAILED_CHECKS = {
+    "check_estimator_tags_renamed": "scikeras' BaseWrapper, a base class we cannot "
+    "edit, still defines the pre-1.6 _more_tags; IMDBNet's __sklearn_tags__ rules",
+    "check_mixin_order": "scikeras' KerasClassifier lists BaseEstimator before "
+    "ClassifierMixin and Python's MRO forbids a subclass to reorder them",
+    "check_sample_weight_equivalence_on_dense_data": "minibatch SGD: repeating a "
+    "sample changes the batches and the step count, unlike a weight of 2",
+    "check_sample_weight_equivalence_on_sparse_data": "minibatch SGD: repeating a "
+    "sample changes the batches and the step count, unlike a weight of 2",
+    "check_methods_sample_order_invariance": "TensorFlow's float32 matrix products "
+    "round differently with a batch's composition (differences near 1e-7)",
+}
+
+
+def _small_net(**params):
+    """An IMDBNet that converges on the checks' tiny dense data sets."""
+    defaults = dict(epochs=20, batch_size=16, learning_rate=0.01, random_state=0)
+    return IMDBNet(**{**defaults, **params})
+
+
+@parametrize_with_checks(
+    [_small_net()], expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """Sparse multi-hot reviews whose label depends on a few 'sentiment' words."""
+    rng = np.random.RandomState(0)
+    X = sp.random(
+        600, 200, density=0.05, format="csr", random_state=rng, dtype=np.float32
+    )
+    X.data[:] = 1.0
+    y = (
+        np.asarray(X[:, :5].sum(axis=1)).ravel()
+        > np.asarray(X[:, 5:10].sum(axis=1)).ravel()
+    )
+    return X, y.astype(int)
+
+
+def test_default_network_is_the_notebooks():
+    net = IMDBNet().fit(sp.random(8, 10000, density=0.01, format="csr"), [0, 1] * 4)
+    layers = net.model_.layers[1:]
+    assert [layer.units for layer in layers] == [16, 16, 1]
+    assert [layer.activation.__name__ for layer in layers] == [
+        "relu",
+        "relu",
+        "sigmoid",
+    ]
+    assert net.model_.count_params() == 160_305
+    assert type(net.model_.optimizer).__name__ == "RMSprop"
+    assert net.model_.loss == "binary_crossentropy"
+    assert (net.epochs, net.batch_size) == (4, 512)
+
+
+def test_is_a_sparse_binary_classifier_to_sklearn():
+    net = IMDBNet()
+    tags = get_tags(net)
+    assert is_classifier(net)
+    assert tags.estimator_type == "classifier"
+    assert tags.input_tags.sparse
+    assert tags.target_tags.required
+    assert not tags.classifier_tags.multi_class
+
+
+@pytest.mark.parametrize(
+    "params, n_params",
+    [
+        (dict(hidden_layers=1, units=32), 200 * 32 + 32 + 33),
+        (dict(hidden_layers=3, units=64), 200 * 64 + 64 + 2 * (64 * 64 + 64) + 65),
+        (dict(hidden_layers=0), 201),
+    ],
+)
+def test_architecture_follows_hyperparameters(toy, params, n_params):
+    X, y = toy
+    net = IMDBNet(epochs=1, **params).fit(X, y)
+    assert net.model_.count_params() == n_params
+
+
+def test_loss_activation_optimizer_learning_rate_reach_keras(toy):
+    X, y = toy
+    net = IMDBNet(loss="mse", activation="tanh", optimizer="adam", learning_rate=0.05)
+    net.fit(X, y)
+    assert net.model_.loss == "mse"
+    assert net.model_.layers[1].activation.__name__ == "tanh"
+    assert type(net.model_.optimizer).__name__ == "Adam"
+    assert net.model_.optimizer.learning_rate.numpy() == pytest.approx(0.05)
+
+
+def test_learns_the_toy_task_and_predicts_probabilities(toy):
+    X, y = toy
+    net = IMDBNet(epochs=40, batch_size=32, learning_rate=0.01, random_state=0).fit(
+        X, y
+    )
+    proba = net.predict_proba(X)
+    assert proba.shape == (X.shape[0], 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-6)
+    assert net.score(X, y) > 0.9
+    np.testing.assert_array_equal(net.predict(X), net.classes_[proba.argmax(axis=1)])
+
+
+@pytest.mark.parametrize(
+    "labels", [np.array([0, 1]), np.array([False, True]), np.array(["neg", "pos"])]
+)
+def test_labels_of_any_type(toy, labels):
+    X, y = toy
+    net = IMDBNet(epochs=2, random_state=0).fit(X, labels[y])
+    np.testing.assert_array_equal(net.classes_, labels)
+    assert set(net.predict(X)) <= set(labels)
+
+
+def test_history_has_per_epoch_loss_and_accuracy(toy):
+    X, y = toy
+    net = IMDBNet(epochs=3).fit(X, y)
+    assert sorted(net.history_) == ["accuracy", "loss"]
+    assert all(len(v) == 3 for v in net.history_.values())
+    net = IMDBNet(epochs=3, validation_split=0.25).fit(X, y)
+    assert sorted(net.history_) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(v) == 3 for v in net.history_.values())
+
+
+def test_validation_split_holds_out_the_end_like_keras(toy):
+    X, y = toy
+    net = IMDBNet(
+        epochs=1, batch_size=1000, shuffle=False, validation_split=0.25, random_state=0
+    )
+    net.fit(X, y)
+    # Keras keeps the first floor(n * 0.75) samples for training.
+    fresh = IMDBNet(epochs=1, batch_size=1000, shuffle=False, random_state=0).fit(
+        X[:450], y[:450]
+    )
+    assert net.history_["loss"] == pytest.approx(fresh.history_["loss"])
+    assert net.history_["val_loss"][0] == pytest.approx(
+        fresh.model_.evaluate(
+            _sparse_dataset(X[450:], [y[450:].astype("float32")], batch_size=1000),
+            verbose=0,
+        )[0],
+        rel=1e-5,
+    )
+
+
+def test_same_random_state_same_predictions(toy):
+    X, y = toy
+    first = IMDBNet(epochs=3, random_state=42).fit(X, y).predict_proba(X)
+    second = IMDBNet(epochs=3, random_state=42).fit(X, y).predict_proba(X)
+    other = IMDBNet(epochs=3, random_state=43).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_random_state_leaves_global_generators_alone(toy):
+    # scikeras reseeds Python's and numpy's global generators, which other threads
+    # (joblib or Dask workers) draw from; IMDBNet must not touch them.
+    X, y = toy
+    random.seed(0)
+    np.random.seed(0)  # noqa: NPY002 - the global generator is what is tested
+    expected = (random.random(), np.random.rand())  # noqa: NPY002
+    random.seed(0)
+    np.random.seed(0)  # noqa: NPY002
+    IMDBNet(epochs=1, random_state=7).fit(X, y).predict(X)
+    assert (random.random(), np.random.rand()) == expected  # noqa: NPY002
+
+
+def test_shuffle_differs_per_epoch_and_is_seeded():
+    X = sp.csr_matrix(np.arange(1, 11, dtype=np.float32).reshape(-1, 1))
+
+    def orders(seed):
+        ds = _sparse_dataset(X, batch_size=10, epochs=range(3), shuffle_seed=seed)
+        return [tuple(batch[0].values.numpy()) for batch in ds]
+
+    first = orders(5)
+    assert len(set(first)) == 3  # each epoch its own order
+    assert all(sorted(o) == list(range(1, 11)) for o in first)
+    assert orders(5) == first
+    assert orders(6) != first
+
+
+@pytest.mark.parametrize(
+    "to_sparse",
+    [sp.csr_matrix, sp.csc_matrix, sp.coo_matrix, sp.csr_array, sp.coo_array],
+)
+def test_sparse_input_reaches_keras_sparse_without_lil(toy, to_sparse, monkeypatch):
+    import scikeras.wrappers
+
+    def no_lil(*args, **kwargs):
+        raise AssertionError("sparse input was copied into a LIL matrix")
+
+    monkeypatch.setattr(scikeras.wrappers, "lil_matrix", no_lil)
+    X, y = toy
+    net = IMDBNet(epochs=1, random_state=0).fit(to_sparse(X), y)
+    assert net.model_.inputs[0].sparse
+    reference = IMDBNet(epochs=1, random_state=0).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(net.predict_proba(to_sparse(X)), reference, rtol=1e-6)
+
+
+def test_batches_are_sparse_tensors(toy):
+    import tensorflow as tf
+
+    X, y = toy
+    spec = _sparse_dataset(X, [y], batch_size=64).element_spec
+    assert isinstance(spec[0], tf.SparseTensorSpec)
+    batch = next(iter(_sparse_dataset(X, batch_size=64)))[0]
+    np.testing.assert_array_equal(tf.sparse.to_dense(batch).numpy(), X[:64].toarray())
+
+
+def test_dense_input_gives_the_same_model(toy):
+    X, y = toy
+    dense = IMDBNet(epochs=2, random_state=0).fit(X.toarray(), y)
+    sparse = IMDBNet(epochs=2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(
+        dense.predict_proba(X.toarray()), sparse.predict_proba(X), rtol=1e-5
+    )
+
+
+def test_pickle_joblib_clone_round_trips(toy, tmp_path):
+    X, y = toy
+    pipe = Pipeline([("clf", IMDBNet(epochs=2, random_state=0))]).fit(X, y)
+    expected = pipe.predict_proba(X)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(pipe)).predict_proba(X), expected
+    )
+    joblib.dump(pipe, tmp_path / "pipe.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "pipe.joblib").predict_proba(X), expected
+    )
+    cloned = clone(pipe)
+    assert cloned.get_params()["clf__random_state"] == 0
+    np.testing.assert_array_equal(cloned.fit(X, y).predict_proba(X), expected)
+
+
+def test_warm_start_and_partial_fit_continue_training(toy):
+    X, y = toy
+    net = IMDBNet(epochs=2, warm_start=True, random_state=0).fit(X, y)
+    weights = net.model_.get_weights()[0].copy()
+    net.fit(X, y)
+    assert len(net.history_["loss"]) == 4
+    assert not np.array_equal(weights, net.model_.get_weights()[0])
+    net = IMDBNet(random_state=0).partial_fit(X, y).partial_fit(X, y)
+    assert len(net.history_["loss"]) == 2
+
+
+def test_class_weight_shifts_predictions(toy):
+    X, y = toy
+    plain = IMDBNet(epochs=5, random_state=0).fit(X, y)
+    weighted = IMDBNet(epochs=5, random_state=0, class_weight={0: 1, 1: 50}).fit(X, y)
+    assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean()
+
+
+def test_set_params_and_get_params_are_sklearns():
+    net = IMDBNet().set_params(units=32, hidden_layers=3)
+    assert net.get_params()["units"] == 32
+    assert set(net.get_params()) == set(IMDBNet.__init__.__code__.co_varnames[1:16])
+    with pytest.raises(ValueError, match="Invalid parameter 'unit'"):
+        net.set_params(unit=3)
+    assert repr(net) == "IMDBNet(hidden_layers=3, units=32)"
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(units=0), "'units' parameter of IMDBNet must be an int in the range"),
+        (dict(hidden_layers=-1), "'hidden_layers' parameter"),
+        (dict(loss="nope"), "'loss' parameter of IMDBNet must be a str among"),
+        (dict(epochs=0), "'epochs' parameter"),
+        (dict(batch_size=0), "'batch_size' parameter"),
+        (dict(validation_split=1.0), "'validation_split' parameter"),
+        (dict(learning_rate=-1.0), "'learning_rate' parameter"),
+        (dict(activation="nope"), "'activation' parameter of IMDBNet is 'nope'"),
+        (dict(optimizer="nope"), "'optimizer' parameter of IMDBNet is 'nope'"),
+        (dict(validation_split=0.999), "leaves no training sample"),
+    ],
+)
+def test_bad_parameters_are_named(toy, params, match):
+    X, y = toy
+    with pytest.raises(ValueError, match=match):
+        IMDBNet(**params).fit(X[:20], y[:20])
+
+
+def test_bad_data_is_refused_by_name(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="Only binary classification is supported"):
+        IMDBNet().fit(X[:30], np.arange(30) % 3)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        IMDBNet().fit(X, y[:-1])
+    with pytest.raises(NotFittedError):
+        IMDBNet().predict(X)
+    net = IMDBNet(epochs=1).fit(X, y)
+    with pytest.raises(
+        ValueError, match="X has 199 features, but IMDBNet is expecting 200"
+    ):
+        net.predict(X[:, :199])
+
+
+def test_pipeline_with_search_and_cross_validation():
+    rng = np.random.RandomState(0)
+    reviews = [list(rng.randint(3, 60, size=rng.randint(5, 40))) for _ in range(240)]
+    y = np.array(
+        [int(sum(w < 20 for w in r) > sum(w >= 40 for w in r)) for r in reviews]
+    )
+    pipe = Pipeline(
+        [
+            ("vec", MultiHotVectorizer(num_words=60)),
+            (
+                "clf",
+                IMDBNet(epochs=20, batch_size=32, learning_rate=0.01, random_state=0),
+            ),
+        ]
+    )
+    search = GridSearchCV(pipe, {"clf__units": [4, 8]}, cv=3).fit(reviews, y)
+    assert search.best_params_["clf__units"] in (4, 8)
+    assert search.cv_results_["mean_test_score"].shape == (2,)
+    scores = cross_validate(pipe, reviews, y, cv=3, scoring=["roc_auc", "neg_log_loss"])
+    assert np.isfinite(scores["test_neg_log_loss"]).all()
+    assert scores["test_roc_auc"].mean() > 0.7
+
+
+def test_pipeline_is_a_classifier_so_cv_is_stratified():
+    from sklearn.model_selection import StratifiedKFold, check_cv
+
+    pipe = Pipeline([("vec", MultiHotVectorizer()), ("clf", IMDBNet())])
+    assert is_classifier(pipe)
+    assert isinstance(
+        check_cv(5, [0, 1] * 10, classifier=is_classifier(pipe)), StratifiedKFold
+    )
