@@ -8,7 +8,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 #: Where the real IMDB files live for tests: ``SKIMDB_TEST_DATA`` or the
 #: read-only ``../shared/data/imdb`` beside the checkout (as in CI).
-REAL_DATA = Path(os.environ.get("SKIMDB_TEST_DATA", REPO.parent / "shared" / "data" / "imdb"))
+REAL_DATA = Path(
+    os.environ.get("SKIMDB_TEST_DATA", REPO.parent / "shared" / "data" / "imdb")
+)
 REAL_FILES = ("aclImdb_v1.tar.gz", "imdb_word_index.json")
 
 
