@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
@@ -344,3 +345,48 @@ def test_pipeline_is_a_classifier_so_cv_is_stratified():
     assert isinstance(
         check_cv(5, [0, 1] * 10, classifier=is_classifier(pipe)), StratifiedKFold
     )
+
+
+def test_dropout_and_l2_reach_the_network(toy):
+    X, y = toy
+    net = IMDBNet(epochs=2, dropout=0.5, l2=0.01, random_state=0).fit(X, y)
+    dropouts = [layer for layer in net.model_.layers if "dropout" in layer.name]
+    assert [layer.rate for layer in dropouts] == [0.5, 0.5]
+    dense = [layer for layer in net.model_.layers if hasattr(layer, "kernel")]
+    assert all(layer.kernel_regularizer.l2 == pytest.approx(0.01) for layer in dense)
+    again = IMDBNet(epochs=2, dropout=0.5, l2=0.01, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(net.predict_proba(X), again.predict_proba(X))
+    # dropout leaves the initial weights' seeds alone
+    plain = IMDBNet(random_state=0).initialize(X, y).model_
+    with_dropout = IMDBNet(dropout=0.3, random_state=0).initialize(X, y).model_
+    for name in ("hidden_1", "hidden_2", "positive"):
+        np.testing.assert_array_equal(
+            with_dropout.get_layer(name).get_weights()[0],
+            plain.get_layer(name).get_weights()[0],
+        )
+
+
+def test_early_stopping_restores_the_best_epoch(toy):
+    X, y = toy
+    net = IMDBNet(
+        epochs=60,
+        batch_size=16,
+        learning_rate=0.05,
+        validation_split=0.3,
+        early_stopping=True,
+        n_iter_no_change=2,
+        random_state=0,
+    ).fit(X, y)
+    epochs_run = len(net.history_["loss"])
+    assert epochs_run < 60
+    best = int(np.argmin(net.history_["val_loss"]))
+    assert epochs_run - 1 - best == 2  # stopped after 2 epochs without progress
+    X_val, y_val = X[420:], y[420:]
+    restored = log_loss(y_val, net.predict_proba(X_val)[:, 1])
+    assert restored == pytest.approx(net.history_["val_loss"][best], rel=1e-4)
+
+
+def test_early_stopping_needs_a_validation_split(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="set validation_split > 0"):
+        IMDBNet(early_stopping=True).fit(X, y)
