@@ -8,12 +8,14 @@ import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
+    OneToOneFeatureMixin,
     TransformerMixin,
 )
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
-__all__ = ["MultiHotVectorizer"]
+__all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
 
 class MultiHotVectorizer(
@@ -44,13 +46,28 @@ class MultiHotVectorizer(
     oov_id : int, default=2
         The column that unknown ids go to with ``handle_unknown="oov"``; 2 is the
         out-of-vocabulary id of the Keras IMDB data.
+    ngram_range : tuple (min_n, max_n), default=(1, 1)
+        Which runs of consecutive word ids are features: ``(1, 1)`` single words,
+        ``(1, 2)`` words and pairs, ``(2, 3)`` pairs and triples only. Words
+        (n = 1) get the fixed columns ``0 .. num_words_ - 1``; longer n-grams are
+        learned in :meth:`fit` and take the columns after those.
+    min_df : int, default=1
+        Keep an n-gram (n >= 2) only if it occurs in at least this many training
+        reviews.
+    max_features : int or None, default=None
+        Keep at most this many n-grams (n >= 2), those in the most training
+        reviews (ties: the smaller ids first).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         The dtype of the output's values.
 
     Attributes
     ----------
     num_words_ : int
-        The width of the output: ``num_words``, or the width learned in ``fit``.
+        The number of word columns: ``num_words``, or the width learned in ``fit``.
+    vocabulary_ : ndarray of shape (n_ngrams, max_n)
+        The learned n-grams (n >= 2) as rows of word ids, padded with -1; row ``j``
+        is output column ``num_words_ + j``. Empty with ``ngram_range=(1, 1)``.
+        ``skimdb.datasets.decode_review`` turns a row (without its -1) into words.
 
     See Also
     --------
@@ -81,21 +98,48 @@ class MultiHotVectorizer(
     >>> vec.get_feature_names_out()[:3]
     array(['multihotvectorizer0', 'multihotvectorizer1', 'multihotvectorizer2'],
           dtype=object)
+
+    Word pairs seen in at least two training reviews become features too:
+
+    >>> bigrams = MultiHotVectorizer(num_words=5, ngram_range=(1, 2), min_df=2)
+    >>> bigrams.fit_transform([[1, 4, 3], [1, 4], [4, 3, 1]]).toarray()
+    array([[0., 1., 0., 1., 1., 1., 1.],
+           [0., 1., 0., 0., 1., 1., 0.],
+           [0., 1., 0., 1., 1., 0., 1.]], dtype=float32)
+    >>> bigrams.vocabulary_
+    array([[1, 4],
+           [4, 3]])
+    >>> bigrams.get_feature_names_out()[5:]
+    array(['multihotvectorizer1_4', 'multihotvectorizer4_3'], dtype=object)
     """
 
     _parameter_constraints: dict = {
         "num_words": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "handle_unknown": [StrOptions({"oov", "ignore", "error"})],
         "oov_id": [Interval(numbers.Integral, 0, None, closed="left")],
+        "ngram_range": [tuple],
+        "min_df": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"}), type, np.dtype],
     }
 
     def __init__(
-        self, num_words=10000, *, handle_unknown="oov", oov_id=2, dtype=np.float32
+        self,
+        num_words=10000,
+        *,
+        handle_unknown="oov",
+        oov_id=2,
+        ngram_range=(1, 1),
+        min_df=1,
+        max_features=None,
+        dtype=np.float32,
     ):
         self.num_words = num_words
         self.handle_unknown = handle_unknown
         self.oov_id = oov_id
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
         self.dtype = dtype
 
     def fit(self, X, y=None):
@@ -115,21 +159,76 @@ class MultiHotVectorizer(
         """
         self._validate_params()
         self._check_dtype()
+        min_n, max_n = self._check_ngram_range()
+        if self.num_words is None or max_n > 1:
+            ids, indptr = _flatten_reviews(X)
+        else:
+            _check_n_reviews(X)
         if self.num_words is None:
-            ids, _ = _flatten_reviews(X)
             width = int(ids.max()) + 1 if ids.size else 1
             if self.handle_unknown == "oov":
                 width = max(width, self.oov_id + 1)
         else:
-            _check_n_reviews(X)
             width = self.num_words
         if self.handle_unknown == "oov" and self.oov_id >= width:
             raise ValueError(
                 f"oov_id={self.oov_id} is not a column of the output (num_words="
                 f"{width}); choose oov_id < num_words or handle_unknown='ignore'."
             )
+        if max_n > 1 and width**max_n >= 2**63:
+            raise ValueError(
+                f"ngram_range={self.ngram_range} with num_words={width} gives n-gram "
+                "keys beyond int64; lower num_words or the longest n."
+            )
         self.num_words_ = width
+        self._ngram_keys = {}  # n -> sorted int64 keys of the kept n-grams
+        if max_n > 1:
+            ids, indptr = self._handle_unknown(ids, indptr)
+            self._learn_ngrams(ids, indptr, range(max(min_n, 2), max_n + 1))
+        self.vocabulary_ = self._vocabulary()
         return self
+
+    def _learn_ngrams(self, ids, indptr, orders):
+        """Keep the n-grams in at least ``min_df`` reviews (top ``max_features``)."""
+        candidates, doc_freq, orders_of = [], [], []
+        for n in orders:
+            keys, rows = _ngram_keys(ids, indptr, n, self.num_words_)
+            unique, column = np.unique(keys, return_inverse=True)
+            # reviews holding each n-gram: count distinct (review, n-gram) pairs
+            pairs = sp.csr_matrix(
+                (
+                    np.ones(keys.size, np.int8),
+                    column.ravel(),
+                    _row_offsets(rows, indptr),
+                ),
+                shape=(indptr.size - 1, unique.size),
+            )
+            pairs.sum_duplicates()
+            candidates.append(unique)
+            doc_freq.append(np.bincount(pairs.indices, minlength=unique.size))
+            orders_of.append(np.full(unique.size, n))
+        keys = np.concatenate(candidates)
+        doc_freq = np.concatenate(doc_freq)
+        orders_of = np.concatenate(orders_of)
+        kept = np.flatnonzero(doc_freq >= self.min_df)
+        if self.max_features is not None and kept.size > self.max_features:
+            # most frequent first; a stable sort keeps shorter n, smaller keys first
+            by_freq = np.argsort(-doc_freq[kept], kind="stable")
+            kept = np.sort(kept[by_freq[: self.max_features]])
+        for n in orders:
+            self._ngram_keys[n] = keys[kept[orders_of[kept] == n]]
+
+    def _vocabulary(self):
+        max_n = max(self._ngram_keys, default=1)
+        rows = [
+            np.pad(
+                _key_ids(keys, n, self.num_words_),
+                ((0, 0), (0, max_n - n)),
+                constant_values=-1,
+            )
+            for n, keys in sorted(self._ngram_keys.items())
+        ]
+        return np.concatenate(rows) if rows else np.empty((0, max_n), np.int64)
 
     def transform(self, X):
         """Encode reviews as a sparse multi-hot matrix.
@@ -146,33 +245,95 @@ class MultiHotVectorizer(
             explicit zeros.
         """
         check_is_fitted(self)
-        ids, indptr = _flatten_reviews(X)
-        width = self.num_words_
-        unknown = ids >= width
-        if unknown.any():
-            if self.handle_unknown == "error":
-                first = np.flatnonzero(unknown)[0]
-                review = int(np.searchsorted(indptr, first, "right")) - 1
-                raise ValueError(
-                    f"Review {review} holds word id {int(ids[first])} >= "
-                    f"num_words={width}. Set handle_unknown='oov' or 'ignore', or "
-                    "a larger num_words."
-                )
-            if self.handle_unknown == "oov":
-                ids = np.where(unknown, self.oov_id, ids)
-            else:  # "ignore": drop them, and shift each row's end to match
-                kept = ~unknown
-                indptr = np.concatenate(([0], np.cumsum(kept)))[indptr]
-                ids = ids[kept]
-        values = np.ones(ids.size, dtype=np.dtype(self.dtype))
-        X_out = sp.csr_matrix((values, ids, indptr), shape=(indptr.size - 1, width))
-        X_out.sum_duplicates()  # sorts each row's ids and merges repeats (summing)
+        ids, indptr = self._handle_unknown(*_flatten_reviews(X))
+        n_reviews = indptr.size - 1
+        min_n = self.ngram_range[0]
+        rows, columns = [], []
+        if min_n == 1:
+            rows.append(None)  # the words keep CSR order: no row ids needed alone
+            columns.append(ids)
+        offset = self.num_words_
+        for n, vocabulary in sorted(self._ngram_keys.items()):
+            keys, key_rows = _ngram_keys(ids, indptr, n, self.num_words_)
+            where = np.searchsorted(vocabulary, keys).clip(
+                max=max(vocabulary.size - 1, 0)
+            )
+            found = vocabulary[where] == keys if vocabulary.size else keys < 0
+            rows.append(key_rows[found])
+            columns.append(offset + where[found])
+            offset += vocabulary.size
+        if len(columns) == 1 and rows[0] is None:
+            indices = ids
+        else:  # group every feature by review, keeping each review's entries
+            if rows[0] is None:
+                rows[0] = np.repeat(np.arange(n_reviews), np.diff(indptr))
+            rows, indices = np.concatenate(rows), np.concatenate(columns)
+            order = np.argsort(rows, kind="stable")
+            indices = indices[order]
+            indptr = np.zeros(n_reviews + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n_reviews), out=indptr[1:])
+        values = np.ones(indices.size, dtype=np.dtype(self.dtype))
+        X_out = sp.csr_matrix((values, indices, indptr), shape=(n_reviews, offset))
+        X_out.sum_duplicates()  # sorts each row's columns and merges repeats (summing)
         X_out.data.fill(1)
         return X_out
 
+    def _handle_unknown(self, ids, indptr):
+        """Apply the ``handle_unknown`` policy to ids >= ``num_words_``."""
+        width = self.num_words_
+        unknown = ids >= width
+        if not unknown.any():
+            return ids, indptr
+        if self.handle_unknown == "error":
+            first = np.flatnonzero(unknown)[0]
+            review = int(np.searchsorted(indptr, first, "right")) - 1
+            raise ValueError(
+                f"Review {review} holds word id {int(ids[first])} >= "
+                f"num_words={width}. Set handle_unknown='oov' or 'ignore', or "
+                "a larger num_words."
+            )
+        if self.handle_unknown == "oov":
+            return np.where(unknown, self.oov_id, ids), indptr
+        kept = ~unknown  # "ignore": drop them, and shift each row's end to match
+        return ids[kept], np.concatenate(([0], np.cumsum(kept)))[indptr]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``multihotvectorizer<id>[_<id>...]``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; the input has no feature names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per output column.
+        """
+        check_is_fitted(self)
+        prefix = type(self).__name__.lower()
+        words = [f"{prefix}{i}" for i in range(self.num_words_)]
+        grams = [
+            prefix + "_".join(str(i) for i in row if i >= 0) for row in self.vocabulary_
+        ]
+        return np.asarray(words + grams, dtype=object)
+
+    def _check_ngram_range(self):
+        ngram_range = self.ngram_range
+        if not (
+            len(ngram_range) == 2
+            and all(isinstance(n, numbers.Integral) for n in ngram_range)
+            and 1 <= ngram_range[0] <= ngram_range[1]
+        ):
+            raise ValueError(
+                f"ngram_range={ngram_range!r} must be a pair (min_n, max_n) of ints "
+                "with 1 <= min_n <= max_n, such as (1, 2)."
+            )
+        return int(ngram_range[0]), int(ngram_range[1])
+
     @property
     def _n_features_out(self):
-        return self.num_words_
+        return self.num_words_ + len(self.vocabulary_)
 
     def _check_dtype(self):
         if np.dtype(self.dtype) not in (np.float32, np.float64):
@@ -185,6 +346,131 @@ class MultiHotVectorizer(
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
+        return tags
+
+
+class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale each feature by its Naive-Bayes log-count ratio (Wang and Manning, 2012).
+
+    With ``p`` the feature sums over the positive training reviews and ``q`` over
+    the negative ones, both smoothed by ``alpha``, the ratio is
+    ``r = log((p / ||p||_1) / (q / ||q||_1))``: large for features typical of
+    positive reviews, very negative for negative ones, near 0 for neither. The
+    transform multiplies column ``j`` by ``r[j]``; the "NB features" of NBSVM.
+    Sparse in, sparse out.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Additive (Laplace) smoothing of the feature sums.
+
+    Attributes
+    ----------
+    log_count_ratio_ : ndarray of shape (n_features,)
+        ``r``, the factor of each feature.
+    classes_ : ndarray of shape (2,)
+        The class labels; the second is the "positive" one.
+    n_features_in_ : int
+        Number of input features.
+
+    See Also
+    --------
+    sklearn.feature_extraction.text.TfidfTransformer : Unsupervised weighting.
+
+    References
+    ----------
+    S. Wang and C. D. Manning, "Baselines and Bigrams: Simple, Good Sentiment and
+    Topic Classification", ACL 2012.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from skimdb import NBLogCountRatio
+    >>> X = sp.csr_matrix([[1, 1, 0], [1, 1, 0], [1, 0, 1]])
+    >>> nb = NBLogCountRatio().fit(X, ["pos", "pos", "neg"])
+    >>> nb.log_count_ratio_.round(3)
+    array([ 0.069,  0.762, -1.03 ])
+    >>> nb.transform(X).toarray().round(3)
+    array([[ 0.069,  0.762,  0.   ],
+           [ 0.069,  0.762,  0.   ],
+           [ 0.069,  0.   , -1.03 ]])
+    """
+
+    _parameter_constraints: dict = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        """Learn the log-count ratio of each feature from labelled reviews.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Non-negative features, such as :class:`MultiHotVectorizer`'s output.
+        y : array-like of shape (n_samples,)
+            Two class labels; the larger (sorted second) counts as positive.
+
+        Returns
+        -------
+        self : NBLogCountRatio
+            The fitted scaler.
+        """
+        self._validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+        )
+        check_non_negative(X, "NBLogCountRatio (input X)")
+        check_classification_targets(y)
+        self.classes_, y = np.unique(y, return_inverse=True)
+        if len(self.classes_) != 2:
+            n = len(self.classes_)
+            raise ValueError(
+                "NBLogCountRatio needs labels of exactly two classes; y holds "
+                f"{n} class{'es' if n != 1 else ''}."
+            )
+        p = self.alpha + np.asarray(X[y == 1].sum(axis=0), dtype=np.float64).ravel()
+        q = self.alpha + np.asarray(X[y == 0].sum(axis=0), dtype=np.float64).ravel()
+        self.log_count_ratio_ = np.log(p / p.sum()) - np.log(q / q.sum())
+        return self
+
+    def transform(self, X):
+        """Multiply each feature by its log-count ratio.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Features of the kind seen in ``fit``.
+
+        Returns
+        -------
+        X_scaled : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            CSR if ``X`` is sparse (same dtype), else a dense array.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+        )
+        ratio = self.log_count_ratio_.astype(X.dtype)
+        if sp.issparse(X):
+            return (X @ sp.diags(ratio, format="csr")).tocsr()
+        return X * ratio
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        tags.target_tags.required = True
         return tags
 
 
@@ -284,3 +570,35 @@ def _check_non_negative(ids, indptr):
             f"Review {review} holds the negative word id {int(ids[first])}; word ids "
             "must be >= 0."
         )
+
+
+def _ngram_keys(ids, indptr, n, base):
+    """Every run of ``n`` ids inside one review, as one int64 key, with its review.
+
+    The key of ``(a, b, c)`` is ``(a * base + b) * base + c``: unique for ids below
+    ``base``, and ordered like the tuples.
+    """
+    n_starts = ids.size - n + 1
+    if n_starts <= 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+    inside = rows[:n_starts] == rows[n - 1 :]  # the run does not cross a review end
+    keys = ids[:n_starts][inside].astype(np.int64)
+    for k in range(1, n):
+        keys = keys * base + ids[k : k + n_starts][inside]
+    return keys, rows[:n_starts][inside]
+
+
+def _key_ids(keys, n, base):
+    """Invert :func:`_ngram_keys`: the ``n`` ids of each key, as rows."""
+    out = np.empty((keys.size, n), np.int64)
+    for k in range(n - 1, -1, -1):
+        keys, out[:, k] = np.divmod(keys, base)
+    return out
+
+
+def _row_offsets(rows, indptr):
+    """CSR offsets of entries already grouped by their review index ``rows``."""
+    return np.concatenate(
+        ([0], np.cumsum(np.bincount(rows, minlength=indptr.size - 1)))
+    )

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from skimdb import MultiHotVectorizer
+from skimdb import MultiHotVectorizer, NBLogCountRatio
 
 
 def vectorize_sequences(sequences, dimension):
@@ -164,3 +164,100 @@ def test_bad_parameters_are_named(params, match):
 def test_transform_before_fit():
     with pytest.raises(NotFittedError):
         MultiHotVectorizer().transform([[1]])
+
+
+def reference_ngrams(train, test, num_words, ngram_range, min_df=1, max_features=None):
+    """Plain-Python n-gram multi-hot encoding (oov policy for ids >= num_words)."""
+    lo, hi = ngram_range
+
+    def grams(review, n):
+        review = [w if w < num_words else 2 for w in review]
+        return {tuple(review[i : i + n]) for i in range(len(review) - n + 1)}
+
+    vocab = []
+    for n in range(max(lo, 2), hi + 1):
+        df = {}
+        for review in train:
+            for g in grams(review, n):
+                df[g] = df.get(g, 0) + 1
+        vocab += [(n, g, c) for g, c in df.items() if c >= min_df]
+    if max_features is not None:
+        vocab = sorted(vocab, key=lambda t: (-t[2], t[0], t[1]))[:max_features]
+    vocab = sorted((n, g) for n, g, _ in vocab)
+    column = {g: num_words + j for j, (_, g) in enumerate(vocab)}
+    out = np.zeros((len(test), num_words + len(vocab)))
+    for i, review in enumerate(test):
+        if lo == 1:
+            for w in review:
+                out[i, w if w < num_words else 2] = 1
+        for n in range(max(lo, 2), hi + 1):
+            for g in grams(review, n):
+                if g in column:
+                    out[i, column[g]] = 1
+    return out, vocab
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 12), max_size=15), min_size=1, max_size=15),
+    st.lists(st.lists(st.integers(0, 12), max_size=15), min_size=1, max_size=5),
+    st.sampled_from([(1, 2), (1, 3), (2, 2), (2, 3)]),
+    st.integers(1, 3),
+    st.sampled_from([None, 1, 5]),
+)
+def test_ngrams_agree_with_a_plain_reference(train, test, ngram_range, min_df, top):
+    vec = MultiHotVectorizer(
+        num_words=10, ngram_range=ngram_range, min_df=min_df, max_features=top
+    ).fit(train)
+    expected, vocab = reference_ngrams(train, test, 10, ngram_range, min_df, top)
+    out = vec.transform(test)
+    assert out.has_canonical_format
+    np.testing.assert_array_equal(out.toarray(), expected)
+    assert [tuple(int(i) for i in row if i >= 0) for row in vec.vocabulary_] == [
+        g for _, g in vocab
+    ]
+    assert len(vec.get_feature_names_out()) == out.shape[1]
+
+
+def test_ngrams_do_not_cross_review_boundaries():
+    vec = MultiHotVectorizer(num_words=10, ngram_range=(2, 2)).fit([[1, 2], [3, 4]])
+    assert vec.vocabulary_.tolist() == [[1, 2], [3, 4]]
+
+
+@pytest.mark.parametrize("ngram_range", [(0, 1), (2, 1), (1,), (1.0, 2.0)])
+def test_bad_ngram_range_is_named(ngram_range):
+    with pytest.raises(ValueError, match="ngram_range=.* must be a pair"):
+        MultiHotVectorizer(ngram_range=ngram_range).fit([[1, 2]])
+
+
+def test_ngram_keys_beyond_int64_are_refused():
+    with pytest.raises(ValueError, match="n-gram keys beyond int64"):
+        MultiHotVectorizer(num_words=100000, ngram_range=(1, 4)).fit([[1, 2, 3, 4]])
+
+
+def test_nb_log_count_ratio_matches_wang_and_manning():
+    rng = np.random.RandomState(0)
+    X = sp.random(50, 8, density=0.4, format="csr", random_state=rng)
+    X.data[:] = 1
+    y = rng.randint(0, 2, 50)
+    nb = NBLogCountRatio(alpha=0.5).fit(X, np.where(y, "pos", "neg"))
+    dense = X.toarray()
+    p = 0.5 + dense[y == 1].sum(axis=0)
+    q = 0.5 + dense[y == 0].sum(axis=0)
+    r = np.log((p / p.sum()) / (q / q.sum()))
+    np.testing.assert_allclose(nb.log_count_ratio_, r)
+    out = nb.transform(X)
+    assert sp.isspmatrix_csr(out)
+    np.testing.assert_allclose(out.toarray(), dense * r)
+    assert list(nb.classes_) == ["neg", "pos"]
+
+
+def test_nb_log_count_ratio_refuses_bad_input():
+    with pytest.raises(ValueError, match="exactly two classes; y holds 3 classes"):
+        NBLogCountRatio().fit(np.ones((3, 2)), [0, 1, 2])
+    with pytest.raises(ValueError, match="exactly two classes; y holds 1 class"):
+        NBLogCountRatio().fit(np.ones((3, 2)), [1, 1, 1])
+    with pytest.raises(ValueError, match="Negative values"):
+        NBLogCountRatio().fit(-np.ones((2, 2)), [0, 1])
+    with pytest.raises(ValueError, match="'alpha' parameter"):
+        NBLogCountRatio(alpha=0).fit(np.ones((2, 2)), [0, 1])
