@@ -37,7 +37,7 @@ from skimdb.datasets._keras import (
 from skimdb.datasets._text import _tokenize, _tokenize_bytes
 
 #: The real download function (the tests replace it with one that fails).
-_KERAS_GET_FILE = _sources._keras_get_file
+_KERAS_GET_FILE = _sources._download_file
 
 # -- a tiny aclImdb ------------------------------------------------------------
 
@@ -119,7 +119,7 @@ def _isolated(request, monkeypatch, tmp_path):
     def no_download(**kwargs):
         raise AssertionError(f"unexpected download: {kwargs}")
 
-    monkeypatch.setattr(_sources, "_keras_get_file", no_download)
+    monkeypatch.setattr(_sources, "_download_file", no_download)
 
 
 @pytest.fixture
@@ -551,7 +551,7 @@ def test_offline_download_gives_a_clear_error(tmp_path, monkeypatch):
         Path(kwargs["cache_dir"], kwargs["fname"]).write_bytes(b"partial")
         raise Exception("URL fetch failure on https://...: None -- unreachable")
 
-    monkeypatch.setattr(_sources, "_keras_get_file", offline)
+    monkeypatch.setattr(_sources, "_download_file", offline)
     home = tmp_path / "home"
     with pytest.raises(IMDBDataNotFoundError) as info:
         load_data(data_home=home)
@@ -580,7 +580,7 @@ def test_download_lands_in_data_home(tmp_path, monkeypatch):
         target.write_bytes((tmp_path / "origin" / fname).read_bytes())
         return str(target)
 
-    monkeypatch.setattr(_sources, "_keras_get_file", fake_get_file)
+    monkeypatch.setattr(_sources, "_download_file", fake_get_file)
     home = tmp_path / "home"
     raw = _raw(RAW_TRAIN, RAW_TRAIN_LABELS, RAW_TEST, RAW_TEST_LABELS)
     _assert_same(load_data(data_home=home), _keras_load_data(raw))
@@ -589,14 +589,14 @@ def test_download_lands_in_data_home(tmp_path, monkeypatch):
     ) == ["imdb.npz"]
 
 
-def test_download_with_keras_get_file(tmp_path, monkeypatch):
+def test_download_with_download_file(tmp_path, monkeypatch):
     """The real ``keras.utils.get_file``, from a file:// origin."""
     pytest.importorskip("keras")
     origin = tmp_path / "origin"
     origin.mkdir()
     _write_word_index(origin / "imdb_word_index.json")
     monkeypatch.setattr(_sources, "ORIGIN", origin.as_uri() + "/")
-    monkeypatch.setattr(_sources, "_keras_get_file", _KERAS_GET_FILE)
+    monkeypatch.setattr(_sources, "_download_file", _KERAS_GET_FILE)
     home = tmp_path / "home"
     with pytest.raises(IMDBDataNotFoundError, match="downloading .* failed"):
         get_word_index(data_home=home)  # md5 mismatch: not Keras' file

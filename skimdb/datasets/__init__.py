@@ -3,7 +3,7 @@
 The data set is read from the data home (see :func:`get_data_home`): Keras'
 ``imdb.npz``, or the raw ``aclImdb_v1.tar.gz`` with ``imdb_word_index.json``
 (rebuilt exactly as Keras built its arrays, then cached), else downloaded from
-Keras. Neither Keras nor TensorFlow is imported unless a download is needed.
+Keras' address. Neither Keras nor TensorFlow is imported.
 """
 
 from importlib import resources

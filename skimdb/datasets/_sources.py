@@ -15,6 +15,8 @@ format version, so the next load is fast and a changed source is never served
 stale.
 """
 
+import contextlib
+import gzip
 import hashlib
 import json
 import os
@@ -22,7 +24,9 @@ import re
 import shutil
 import tarfile
 import tempfile
+import urllib.request
 import warnings
+import zlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -46,6 +50,9 @@ TARBALL_NAME = "aclImdb_v1.tar.gz"
 KERAS_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 #: md5 of Keras' ``imdb_word_index.json`` (``imdb.get_word_index``'s hash).
 WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
+#: Seconds a download may wait for the server (to connect, or for more bytes)
+#: before it fails; a stalled server must not hang ``load_data`` forever.
+DOWNLOAD_TIMEOUT = 60
 #: Bump when the cache layout or the rebuild changes: old caches are ignored.
 CACHE_FORMAT_VERSION = 1
 _CACHE_KEYS = tuple(
@@ -149,6 +156,42 @@ def _load_word_index(data_home, download_if_missing):
 # -- rebuilding from the raw text -------------------------------------------
 
 
+_DAMAGED_ARCHIVE_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+@contextlib.contextmanager
+def _open_archive(tarball):
+    """Open a tarball as a stream of members; make damage an error, never silent.
+
+    ``tarfile`` in stream mode stops quietly where a truncated archive breaks
+    off at a member boundary, which would rebuild (and cache) a partial data
+    set. A gzip archive is therefore read through :class:`gzip.GzipFile` and
+    drained to its end after the members, so that a missing end (truncation)
+    or a wrong CRC (corruption) raises. Any damage is a ``ValueError`` naming
+    the file.
+    """
+    try:
+        with open(tarball, "rb") as raw:
+            is_gzip = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if is_gzip:
+                with (
+                    gzip.GzipFile(fileobj=raw, mode="rb") as stream,
+                    tarfile.open(fileobj=stream, mode="r|") as archive,
+                ):
+                    yield archive
+                    while stream.read(1 << 20):  # up to the gzip trailer
+                        pass
+            else:
+                with tarfile.open(fileobj=raw, mode="r|*") as archive:
+                    yield archive
+    except _DAMAGED_ARCHIVE_ERRORS as exc:
+        raise ValueError(
+            f"{str(tarball)!r} is damaged (truncated or corrupted): {exc!r}. "
+            f"Delete it and put a complete copy of {TARBALL_NAME!r} there."
+        ) from exc
+
+
 def _rebuild_from_aclimdb(tarball, word_index):
     """Rebuild Keras' IMDB arrays from the raw ``aclImdb`` text.
 
@@ -175,7 +218,7 @@ def _rebuild_from_aclimdb(tarball, word_index):
     lookup = defaultdict(int, {w.encode("utf-8"): r for w, r in word_index.items()})
     found = {(split, label): [] for split in _SPLITS for label in ("pos", "neg")}
     missing_train = {}
-    with _gc_paused(), tarfile.open(tarball, mode="r|*") as archive:
+    with _gc_paused(), _open_archive(tarball) as archive:
         for member in archive:
             match = _REVIEW_MEMBER.match(member.name)
             if not member.isfile() or match is None:
@@ -345,19 +388,56 @@ def _cached(data_home, kind, sources, build, extra=""):
 # -- downloading -------------------------------------------------------------
 
 
-def _keras_get_file(**kwargs):
-    """``keras.utils.get_file``, imported only when a download is needed."""
-    from keras.utils import get_file
+def _download_file(*, fname, origin, file_hash, cache_dir, cache_subdir=""):
+    """Download ``origin`` to ``cache_dir/cache_subdir/fname``, checking its hash.
 
-    return get_file(**kwargs)
+    Written by hand rather than with ``keras.utils.get_file`` (same keywords) for
+    what it lacks: a timeout (:data:`DOWNLOAD_TIMEOUT` seconds without
+    progress), a check of the length the server announced, and no import of
+    Keras. ``file_hash`` is an md5 (32 hex digits) or sha256 (64) digest.
+    Raises ``OSError`` (``urllib.error.URLError`` and ``TimeoutError`` are
+    ones) when the transfer fails and ``ValueError`` when the bytes are not
+    the expected ones; the partial file is removed in every case.
+    """
+    algorithm = "md5" if len(file_hash) == 32 else "sha256"
+    target = Path(cache_dir, cache_subdir, fname)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.new(algorithm)
+    size = 0
+    try:
+        with (
+            urllib.request.urlopen(origin, timeout=DOWNLOAD_TIMEOUT) as response,
+            open(target, "wb") as file,
+        ):
+            expected_size = response.headers.get("Content-Length")
+            for block in iter(lambda: response.read(1 << 16), b""):
+                file.write(block)
+                digest.update(block)
+                size += len(block)
+        if expected_size is not None and size != int(expected_size):
+            raise OSError(
+                f"the connection closed after {size} of {expected_size} bytes"
+            )
+        if digest.hexdigest() != file_hash:
+            raise ValueError(
+                f"Incomplete or corrupted file: its {algorithm} is "
+                f"{digest.hexdigest()}, not the expected {file_hash}."
+            )
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(target)
+        raise
+    return str(target)
 
 
 def _download(data_home, name, file_hash):
     """Download one of Keras' IMDB files into the data home; return its path.
 
     The file goes into a fresh temporary folder inside the data home, where
-    ``get_file`` checks its hash, and is then moved into place, so a partial
-    or corrupted file never lands in the data home.
+    :func:`_download_file` checks its length and hash, and is then moved into
+    place with one ``os.replace``, so a partial or corrupted file never lands
+    in the data home, and two processes downloading at once each put a whole
+    file there (the last one wins).
     """
     url = f"{ORIGIN}{name}"
     try:
@@ -373,14 +453,14 @@ def _download(data_home, name, file_hash):
     tmp = tempfile.mkdtemp(prefix=".skimdb-download-", dir=data_home)
     try:
         try:
-            downloaded = _keras_get_file(
+            downloaded = _download_file(
                 fname=name,
                 origin=url,
                 file_hash=file_hash,
                 cache_dir=tmp,
                 cache_subdir="",
             )
-        except Exception as exc:  # get_file raises a bare Exception when offline
+        except Exception as exc:  # OSError, ValueError, http.client errors...
             raise IMDBDataNotFoundError(
                 _not_found_message(data_home, f"downloading {url} failed: {exc}")
             ) from exc

@@ -109,6 +109,13 @@ def _check_sequence(sequence):
             "sequence must be a sequence of int word ids, got a "
             f"{type(sequence).__name__}; use encode_review to turn text into ids"
         )
+    if not isinstance(sequence, np.ndarray) and (
+        isinstance(sequence, (set, frozenset, dict)) or not hasattr(sequence, "__len__")
+    ):
+        raise TypeError(
+            "sequence must be a sequence of int word ids (a list, tuple or 1-d "
+            f"array), got {type(sequence).__name__}: {sequence!r:.60}"
+        )
     array = np.asarray(sequence) if not isinstance(sequence, np.ndarray) else sequence
     if array.ndim != 1:
         raise ValueError(

@@ -1,0 +1,177 @@
+"""Property-based tests: the vectorizer against a reference, batching, round trips.
+
+They extend the fixed-width and one-cut properties of test_preprocessing.py and
+the fixed-vocabulary round trip of test_datasets.py to any width, any
+unknown-id policy, any container, any split into batches, and random
+vocabularies and texts.
+"""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from skimdb import MultiHotVectorizer
+from skimdb.datasets import decode_review, encode_review
+from skimdb.datasets._text import _FILTERS
+
+
+def reference(X, width, handle_unknown, oov_id):
+    """Multi-hot encoding with Python sets, one review at a time."""
+    out = np.zeros((len(X), width))
+    for row, review in enumerate(X):
+        for i in review:
+            if i < width:
+                out[row, i] = 1
+            elif handle_unknown == "oov":
+                out[row, oov_id] = 1
+            elif handle_unknown == "error":
+                raise ValueError(f"Review {row} holds word id {i}")
+    return out
+
+
+CONTAINERS = {
+    "lists": list,
+    "tuples": lambda X: [tuple(r) for r in X],
+    "int32 arrays": lambda X: [np.asarray(r, dtype=np.int32) for r in X],
+    "uint8 arrays": lambda X: [np.asarray(r, dtype=np.uint8) for r in X],
+    "object array": lambda X: _object_array(X),
+}
+
+
+def _object_array(X):
+    out = np.empty(len(X), dtype=object)
+    out[:] = [list(r) for r in X]
+    return out
+
+
+reviews = st.lists(st.lists(st.integers(0, 255), max_size=25), min_size=1, max_size=15)
+settings_ = st.fixed_dictionaries(
+    {
+        "num_words": st.none() | st.integers(1, 300),
+        "handle_unknown": st.sampled_from(["oov", "ignore", "error"]),
+        "oov_id": st.integers(0, 300),
+        "container": st.sampled_from(sorted(CONTAINERS)),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(X=reviews, params=settings_)
+def test_vectorizer_agrees_with_the_reference_for_any_width(X, params):
+    container = CONTAINERS[params.pop("container")]
+    vec = MultiHotVectorizer(**params)
+    num_words, handle_unknown, oov_id = (
+        params["num_words"],
+        params["handle_unknown"],
+        params["oov_id"],
+    )
+    if num_words is None:
+        width = max([i + 1 for r in X for i in r], default=1)
+        if handle_unknown == "oov":
+            width = max(width, oov_id + 1)
+    else:
+        width = num_words
+    if handle_unknown == "oov" and oov_id >= width:
+        with pytest.raises(ValueError, match=f"oov_id={oov_id} is not a column"):
+            vec.fit(container(X))
+        return
+    vec.fit(container(X))
+    assert vec.num_words_ == width
+    try:
+        expected = reference(X, width, handle_unknown, oov_id)
+    except ValueError as exc:
+        with pytest.raises(ValueError, match=str(exc)):
+            vec.transform(container(X))
+        return
+    out = vec.transform(container(X))
+    assert sp.isspmatrix_csr(out) and out.shape == (len(X), width)
+    assert out.has_canonical_format and (out.data == 1).all()
+    np.testing.assert_array_equal(out.toarray(), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    X=reviews,
+    num_words=st.integers(1, 300),
+    handle_unknown=st.sampled_from(["oov", "ignore"]),
+    cuts=st.lists(st.integers(0, 15), max_size=4),
+)
+def test_transform_does_not_depend_on_batching(X, num_words, handle_unknown, cuts):
+    assume(handle_unknown == "ignore" or num_words > 2)
+    vec = MultiHotVectorizer(num_words=num_words, handle_unknown=handle_unknown)
+    vec.fit(X)
+    whole = vec.transform(X)
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(X)), len(X)]
+    parts = [
+        vec.transform(X[a:b])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        if b > a
+    ]
+    batched = sp.vstack(parts, format="csr")
+    assert batched.shape == whole.shape
+    assert (batched != whole).nnz == 0
+    np.testing.assert_array_equal(batched.indptr, whole.indptr)
+    np.testing.assert_array_equal(batched.indices, whole.indices)
+
+
+# -- encoding and decoding ------------------------------------------------------------
+
+words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz'", min_size=1, max_size=8)
+separators = st.text(alphabet=_FILTERS + " ", min_size=1, max_size=3)
+
+
+@st.composite
+def vocabulary_and_text(draw):
+    vocabulary = draw(st.lists(words, min_size=1, max_size=30, unique=True))
+    ranks = draw(st.permutations(range(1, len(vocabulary) + 1)))
+    word_index = dict(zip(vocabulary, ranks, strict=True))
+    chosen = draw(st.lists(st.sampled_from(vocabulary), max_size=20))
+    pieces = [draw(separators) if draw(st.booleans()) else ""]
+    for word in chosen:
+        shouted = "".join(
+            c.upper() if draw(st.booleans()) else c for c in word
+        )  # ASCII case is folded
+        pieces += [shouted, draw(separators)]
+    return word_index, chosen, "".join(pieces)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=vocabulary_and_text(), index_from=st.integers(0, 5))
+def test_decoding_the_encoding_gives_the_words_back(data, index_from):
+    word_index, chosen, text = data
+    ids = encode_review(
+        text, word_index=word_index, index_from=index_from, start_char=None
+    )
+    assert len(ids) == len(chosen)
+    assert all(
+        i == word_index[w] + index_from for i, w in zip(ids, chosen, strict=True)
+    )
+    decoded = decode_review(
+        ids, word_index=word_index, index_from=index_from, start_char=None
+    )
+    # An id equal to the out-of-vocabulary mark 2 (index_from < 2) shows as "?".
+    expected = ["?" if word_index[w] + index_from == 2 else w for w in chosen]
+    assert decoded == " ".join(expected)
+    if "?" not in expected:  # and the decoded text encodes to the same ids
+        assert (
+            encode_review(
+                decoded, word_index=word_index, index_from=index_from, start_char=None
+            )
+            == ids
+        )
+    marked = encode_review(text, word_index=word_index, index_from=index_from + 3)
+    assert decode_review(marked, word_index=word_index, index_from=index_from + 3) == (
+        " ".join(["?", *chosen])
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=vocabulary_and_text(), num_words=st.integers(1, 40))
+def test_words_beyond_num_words_decode_as_unknown(data, num_words):
+    word_index, chosen, text = data
+    ids = encode_review(text, word_index=word_index, num_words=num_words)
+    assert ids[0] == 1 and all(i < num_words or i == 2 for i in ids[1:])
+    expected = [w if word_index[w] + 3 < num_words else "?" for w in chosen]
+    assert decode_review(ids, word_index=word_index) == " ".join(["?", *expected])
