@@ -445,6 +445,11 @@ def _seeds(random_state, n):
 
 def _check_binary(y, classes=None):
     n_classes = len(np.unique(y)) if classes is None else len(classes)
+    if n_classes < 2:
+        raise ValueError(
+            f"IMDBNet needs two classes in y, got only one class: {np.unique(y)[0]!r}. "
+            "Pass samples of both classes (or classes= to partial_fit)."
+        )
     if n_classes > 2:
         raise ValueError(
             f"Only binary classification is supported. IMDBNet got y with {n_classes} "

@@ -66,7 +66,8 @@ class MultiHotVectorizer(
         The number of word columns: ``num_words``, or the width learned in ``fit``.
     vocabulary_ : ndarray of shape (n_ngrams, max_n)
         The learned n-grams (n >= 2) as rows of word ids, padded with -1; row ``j``
-        is output column ``num_words_ + j``. Empty with ``ngram_range=(1, 1)``.
+        is output column ``num_words_ + j`` (``j`` when words are not features,
+        ``min_n > 1``). Empty with ``ngram_range=(1, 1)``.
         ``skimdb.datasets.decode_review`` turns a row (without its -1) into words.
 
     See Also
@@ -157,15 +158,50 @@ class MultiHotVectorizer(
         self : MultiHotVectorizer
             The fitted vectorizer.
         """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then encode the same reviews (reusing the n-grams found in fit).
+
+        Parameters
+        ----------
+        X : sequence of sequences of int
+            The reviews, each a sequence of non-negative word ids.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_multi_hot : scipy.sparse.csr_matrix of shape (n_reviews, n_features)
+            As :meth:`transform` gives.
+        """
+        ids, indptr, grams = self._fit(X)
+        if ids is None:  # nothing flattened in fit: no n-grams, fixed width
+            return self.transform(X)
+        return self._assemble(*self._handle_unknown(ids, indptr), grams)
+
+    def _fit(self, X):
+        """Fit; return the training ids, offsets and n-gram columns when computed."""
         self._validate_params()
         self._check_dtype()
         min_n, max_n = self._check_ngram_range()
+        ids = indptr = None
+        grams = {}
         if self.num_words is None or max_n > 1:
             ids, indptr = _flatten_reviews(X)
         else:
             _check_n_reviews(X)
         if self.num_words is None:
             width = int(ids.max()) + 1 if ids.size else 1
+            if width > _MAX_LEARNED_WIDTH:
+                first = int(np.argmax(ids))
+                review = int(np.searchsorted(indptr, first, "right")) - 1
+                raise ValueError(
+                    f"Review {review} holds word id {int(ids[first])}; with "
+                    f"num_words=None the output would be {width} columns wide. Pass "
+                    "num_words (ids beyond it go to oov_id)."
+                )
             if self.handle_unknown == "oov":
                 width = max(width, self.oov_id + 1)
         else:
@@ -184,29 +220,29 @@ class MultiHotVectorizer(
         self._ngram_keys = {}  # n -> sorted int64 keys of the kept n-grams
         if max_n > 1:
             ids, indptr = self._handle_unknown(ids, indptr)
-            self._learn_ngrams(ids, indptr, range(max(min_n, 2), max_n + 1))
+            grams = self._learn_ngrams(ids, indptr, range(max(min_n, 2), max_n + 1))
         self.vocabulary_ = self._vocabulary()
-        return self
+        return ids, indptr, grams
 
     def _learn_ngrams(self, ids, indptr, orders):
-        """Keep the n-grams in at least ``min_df`` reviews (top ``max_features``)."""
-        candidates, doc_freq, orders_of = [], [], []
+        """Keep the n-grams in at least ``min_df`` reviews (top ``max_features``).
+
+        Returns each order's training occurrences as ``{n: (rows, columns)}``.
+        """
+        candidates, doc_freq, orders_of, occurrences = [], [], [], {}
         for n in orders:
             keys, rows = _ngram_keys(ids, indptr, n, self.num_words_)
-            unique, column = np.unique(keys, return_inverse=True)
+            unique, inverse = np.unique(keys, return_inverse=True)
             # reviews holding each n-gram: count distinct (review, n-gram) pairs
             pairs = sp.csr_matrix(
-                (
-                    np.ones(keys.size, np.int8),
-                    column.ravel(),
-                    _row_offsets(rows, indptr),
-                ),
+                (np.ones(keys.size, bool), inverse, _row_offsets(rows, indptr)),
                 shape=(indptr.size - 1, unique.size),
             )
             pairs.sum_duplicates()
             candidates.append(unique)
             doc_freq.append(np.bincount(pairs.indices, minlength=unique.size))
             orders_of.append(np.full(unique.size, n))
+            occurrences[n] = rows, inverse
         keys = np.concatenate(candidates)
         doc_freq = np.concatenate(doc_freq)
         orders_of = np.concatenate(orders_of)
@@ -215,8 +251,18 @@ class MultiHotVectorizer(
             # most frequent first; a stable sort keeps shorter n, smaller keys first
             by_freq = np.argsort(-doc_freq[kept], kind="stable")
             kept = np.sort(kept[by_freq[: self.max_features]])
+        grams, start = {}, 0
         for n in orders:
-            self._ngram_keys[n] = keys[kept[orders_of[kept] == n]]
+            kept_n = kept[orders_of[kept] == n]
+            self._ngram_keys[n] = keys[kept_n]
+            rows, inverse = occurrences[n]
+            column = np.full(doc_freq.size, -1, dtype=np.int64)
+            column[kept_n] = np.arange(kept_n.size)
+            column = column[start + inverse]
+            found = column >= 0
+            grams[n] = rows[found], column[found]
+            start += (orders_of == n).sum()
+        return grams
 
     def _vocabulary(self):
         max_n = max(self._ngram_keys, default=1)
@@ -246,34 +292,33 @@ class MultiHotVectorizer(
         """
         check_is_fitted(self)
         ids, indptr = self._handle_unknown(*_flatten_reviews(X))
-        n_reviews = indptr.size - 1
-        min_n = self.ngram_range[0]
-        rows, columns = [], []
-        if min_n == 1:
-            rows.append(None)  # the words keep CSR order: no row ids needed alone
-            columns.append(ids)
-        offset = self.num_words_
+        grams = {}
         for n, vocabulary in sorted(self._ngram_keys.items()):
-            keys, key_rows = _ngram_keys(ids, indptr, n, self.num_words_)
-            where = np.searchsorted(vocabulary, keys).clip(
-                max=max(vocabulary.size - 1, 0)
+            keys, rows = _ngram_keys(ids, indptr, n, self.num_words_)
+            column, found = _lookup(vocabulary, keys)
+            grams[n] = rows[found], column[found]
+        return self._assemble(ids, indptr, grams)
+
+    def _assemble(self, ids, indptr, grams):
+        """The output matrix: a CSR block of word columns, then one per n-gram order."""
+        n_reviews = indptr.size - 1
+        dtype = np.dtype(self.dtype)
+        blocks = []
+        if self.ngram_range[0] == 1:
+            blocks.append(
+                sp.csr_matrix(
+                    (np.ones(ids.size, dtype), ids, indptr),
+                    shape=(n_reviews, self.num_words_),
+                )
             )
-            found = vocabulary[where] == keys if vocabulary.size else keys < 0
-            rows.append(key_rows[found])
-            columns.append(offset + where[found])
-            offset += vocabulary.size
-        if len(columns) == 1 and rows[0] is None:
-            indices = ids
-        else:  # group every feature by review, keeping each review's entries
-            if rows[0] is None:
-                rows[0] = np.repeat(np.arange(n_reviews), np.diff(indptr))
-            rows, indices = np.concatenate(rows), np.concatenate(columns)
-            order = np.argsort(rows, kind="stable")
-            indices = indices[order]
-            indptr = np.zeros(n_reviews + 1, dtype=np.int64)
-            np.cumsum(np.bincount(rows, minlength=n_reviews), out=indptr[1:])
-        values = np.ones(indices.size, dtype=np.dtype(self.dtype))
-        X_out = sp.csr_matrix((values, indices, indptr), shape=(n_reviews, offset))
+        for n, (rows, columns) in sorted(grams.items()):
+            blocks.append(
+                sp.csr_matrix(
+                    (np.ones(rows.size, dtype), columns, _row_offsets(rows, indptr)),
+                    shape=(n_reviews, self._ngram_keys[n].size),
+                )
+            )
+        X_out = blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
         X_out.sum_duplicates()  # sorts each row's columns and merges repeats (summing)
         X_out.data.fill(1)
         return X_out
@@ -312,7 +357,7 @@ class MultiHotVectorizer(
         """
         check_is_fitted(self)
         prefix = type(self).__name__.lower()
-        words = [f"{prefix}{i}" for i in range(self.num_words_)]
+        words = [f"{prefix}{i}" for i in range(self._n_word_columns)]
         grams = [
             prefix + "_".join(str(i) for i in row if i >= 0) for row in self.vocabulary_
         ]
@@ -333,7 +378,11 @@ class MultiHotVectorizer(
 
     @property
     def _n_features_out(self):
-        return self.num_words_ + len(self.vocabulary_)
+        return self._n_word_columns + len(self.vocabulary_)
+
+    @property
+    def _n_word_columns(self):
+        return self.num_words_ if self.ngram_range[0] == 1 else 0
 
     def _check_dtype(self):
         if np.dtype(self.dtype) not in (np.float32, np.float64):
@@ -474,6 +523,10 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
+#: The widest output ``num_words=None`` may learn (the loaders' cap on ids too).
+_MAX_LEARNED_WIDTH = 2**31
+
+
 def _check_n_reviews(X):
     """Reject a string, a scalar or an empty collection in place of the reviews."""
     if isinstance(X, (str, bytes)) or sp.issparse(X) or not hasattr(X, "__len__"):
@@ -595,6 +648,18 @@ def _key_ids(keys, n, base):
     for k in range(n - 1, -1, -1):
         keys, out[:, k] = np.divmod(keys, base)
     return out
+
+
+def _lookup(sorted_keys, keys):
+    """Position of each key in ``sorted_keys``, and whether it is there at all."""
+    if sorted_keys.size == 0:
+        return np.zeros(keys.size, np.int64), np.zeros(keys.size, bool)
+    # search the distinct keys in sorted order: numpy's binary search then narrows
+    # from the previous hit, several times faster than searching them as they come
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    where = np.searchsorted(sorted_keys, distinct).clip(max=sorted_keys.size - 1)
+    found = sorted_keys[where] == distinct
+    return where[inverse], found[inverse]
 
 
 def _row_offsets(rows, indptr):

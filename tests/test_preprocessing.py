@@ -184,8 +184,9 @@ def reference_ngrams(train, test, num_words, ngram_range, min_df=1, max_features
     if max_features is not None:
         vocab = sorted(vocab, key=lambda t: (-t[2], t[0], t[1]))[:max_features]
     vocab = sorted((n, g) for n, g, _ in vocab)
-    column = {g: num_words + j for j, (_, g) in enumerate(vocab)}
-    out = np.zeros((len(test), num_words + len(vocab)))
+    words = num_words if lo == 1 else 0
+    column = {g: words + j for j, (_, g) in enumerate(vocab)}
+    out = np.zeros((len(test), words + len(vocab)))
     for i, review in enumerate(test):
         if lo == 1:
             for w in review:
@@ -217,6 +218,9 @@ def test_ngrams_agree_with_a_plain_reference(train, test, ngram_range, min_df, t
         g for _, g in vocab
     ]
     assert len(vec.get_feature_names_out()) == out.shape[1]
+    refit = clone(vec).fit_transform(train)
+    np.testing.assert_array_equal(refit.toarray(), vec.transform(train).toarray())
+    assert refit.has_canonical_format
 
 
 def test_ngrams_do_not_cross_review_boundaries():
