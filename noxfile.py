@@ -13,7 +13,7 @@ QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 @nox.session
 def tests(session):
     """Install skimdb with its test extras and run the test suite (doctests too)."""
-    session.install(".[test]")
+    session.install("-e", ".[test]")  # doctests import the source tree itself
     session.run("pytest", *session.posargs, env=QUIET_TF)
 
 
@@ -21,7 +21,28 @@ def tests(session):
 def lint(session):
     """Check the code with ruff."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "skimdb", "tests", "noxfile.py", *session.posargs)
+    session.run(
+        "ruff", "check", "skimdb", "tests", "benchmarks", "docs", "noxfile.py",
+        *session.posargs,
+    )  # fmt: skip
+
+
+@nox.session
+def bench(session):
+    """Side-by-side benchmark on the real data (``-- --quick`` for a small run)."""
+    session.install(".[bench]")
+    session.run("python", "benchmarks/run.py", *session.posargs, env=QUIET_TF)
+
+
+@nox.session
+def docs(session):
+    """Build the HTML docs, warnings as errors (``SKIMDB_DOCS_QUICK=1``: small data)."""
+    session.install(".[docs]")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html",
+        *session.posargs,
+        env=QUIET_TF,
+    )  # fmt: skip
 
 
 if os.environ.get("CI"):

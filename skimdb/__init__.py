@@ -1,10 +1,20 @@
 """skimdb: classify IMDB movie reviews with scikit-learn and a Keras dense network."""
 
-from skimdb.preprocessing import MultiHotVectorizer
+from skimdb.preprocessing import MultiHotVectorizer, NBLogCountRatio
+from skimdb.presets import PRESETS, make_pipeline
+from skimdb.text import ReviewEncoder
 
 __version__ = "0.1.0"
 
-__all__ = ["IMDBNet", "MultiHotVectorizer", "__version__"]
+__all__ = [
+    "IMDBNet",
+    "MultiHotVectorizer",
+    "NBLogCountRatio",
+    "PRESETS",
+    "ReviewEncoder",
+    "__version__",
+    "make_pipeline",
+]
 
 
 def __getattr__(name):

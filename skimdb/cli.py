@@ -1,0 +1,716 @@
+"""The ``skimdb`` command line: train, evaluate, predict, mistakes, experiments.
+
+Each command composes skimdb's public API; run ``skimdb COMMAND --help`` for its
+options. Results go to standard output, progress to standard error. A user error
+(missing data, a bad path or option) prints one line and exits with status 1
+(2 for a bad command line); ``--debug`` shows the traceback instead.
+"""
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from skimdb import __version__
+
+__all__ = ["main"]
+
+#: The notebook's "further experiments", searched by ``skimdb experiments``.
+EXPERIMENT_GRID = {
+    "hidden_layers": [1, 2, 3],
+    "units": [16, 32, 64],
+    "loss": ["binary_crossentropy", "mse"],
+    "activation": ["relu", "tanh"],
+}
+#: What ``skimdb experiments --quick`` uses for the options not given.
+QUICK = {
+    "hidden_layers": [1, 2],
+    "units": [16],
+    "loss": ["binary_crossentropy"],
+    "activation": ["relu", "tanh"],
+    "n_train": 2000,
+    "cv": 2,
+    "epochs": 2,
+}
+MODEL_FILE = "model.joblib"
+CLASS_NAMES = ("neg", "pos")
+
+
+class UserError(Exception):
+    """A problem the user can fix; reported in one line, without a traceback."""
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _say(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def _load_imdb(args, num_words):
+    """The IMDB splits, shortened to ``--n-train``/``--n-test`` when given."""
+    from skimdb.datasets import load_data
+
+    _say(f"Loading the IMDB reviews (num_words={num_words}) ...")
+    (X_train, y_train), (X_test, y_test) = load_data(
+        num_words=num_words,
+        data_home=args.data_home,
+        download_if_missing=not args.no_download,
+    )
+    n_train = getattr(args, "n_train", None)
+    n_test = getattr(args, "n_test", None)
+    return (X_train[:n_train], y_train[:n_train]), (X_test[:n_test], y_test[:n_test])
+
+
+def _load_model(path):
+    """A fitted pipeline saved by ``skimdb train`` (a file, or the folder of one)."""
+    import joblib
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise UserError(f"no model at {path}; train one with 'skimdb train -o FOLDER'")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # a corrupt or foreign file: say so in one line
+        raise UserError(f"cannot load a model from {path}: {exc}") from exc
+    if not hasattr(model, "predict_proba"):
+        raise UserError(f"{path} holds a {type(model).__name__}, not a skimdb model")
+    return model
+
+
+def _steps(model):
+    return [step for _, step in getattr(model, "steps", [("model", model)])]
+
+
+def _find_step(model, cls):
+    return next((step for step in _steps(model) if isinstance(step, cls)), None)
+
+
+def _model_num_words(model):
+    from skimdb import MultiHotVectorizer
+
+    vec = _find_step(model, MultiHotVectorizer)
+    return None if vec is None else vec.num_words_
+
+
+def _loss(model, y, proba):
+    """The test loss, measured with the network's own training loss."""
+    from sklearn.metrics import log_loss, mean_squared_error
+
+    if getattr(_steps(model)[-1], "loss", None) in ("mse", "mean_squared_error"):
+        return "mse", mean_squared_error(y, proba[:, 1])
+    return "binary cross-entropy", log_loss(y, proba, labels=[0, 1])
+
+
+def _quiet(model):
+    """Silence Keras' per-batch output in later predictions."""
+    model.set_params(**{f"{model.steps[-1][0]}__verbose": 0})
+    return model
+
+
+def _save_figure(display, path):
+    display.figure_.savefig(path, dpi=100, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(display.figure_)
+    return path
+
+
+def _matplotlib_or_none():
+    try:
+        import matplotlib
+    except ImportError:
+        _say(
+            "skimdb: plots skipped: matplotlib is not installed "
+            "(pip install 'skimdb[plot]')"
+        )
+        return None
+    matplotlib.use("Agg")  # files only: never needs a display
+    return matplotlib
+
+
+def _shorten(text, width):
+    text = " ".join(text.split())
+    if width and len(text) > width:
+        return text[: width - 3] + "..."
+    return text
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+def cmd_train(args):
+    """Fit the default pipeline, report its test scores, save it and its plots."""
+    from skimdb import PRESETS, ReviewEncoder, make_pipeline
+    from skimdb.datasets import get_word_index
+
+    notebook = args.preset == "notebook"
+    if args.validation_split is None:
+        args.validation_split = 0.2 if notebook else 0.0
+    num_words = args.num_words if notebook else PRESETS[args.preset]["num_words"]
+    (X_train, y_train), (X_test, y_test) = _load_imdb(args, num_words)
+    word_index = get_word_index(
+        data_home=args.data_home, download_if_missing=not args.no_download
+    )
+    encoder = ("text", ReviewEncoder(num_words=num_words, word_index=word_index))
+    if not notebook:  # the preset's own network; only the run options apply
+        model = make_pipeline(args.preset, random_state=args.random_state)
+        model.steps.insert(0, encoder)
+        model.set_params(
+            clf__validation_split=args.validation_split, clf__verbose=args.verbose
+        )
+        args.epochs = model[-1].epochs
+    else:
+        model = _notebook_model(args, encoder)
+    _say(
+        f"Training on {len(y_train)} reviews ({args.validation_split:g} held out for "
+        f"validation), {args.epochs} epochs ..."
+    )
+    model.fit(X_train, y_train)
+    _quiet(model)
+    _report_and_save(args, model, y_train, X_test, y_test)
+    return 0
+
+
+def _notebook_model(args, encoder):
+    """The notebook's pipeline with every network option of ``skimdb train``."""
+    from sklearn.pipeline import Pipeline
+
+    from skimdb import IMDBNet, MultiHotVectorizer
+
+    return Pipeline(
+        [
+            encoder,
+            ("vec", MultiHotVectorizer(num_words=args.num_words)),
+            (
+                "clf",
+                IMDBNet(
+                    units=args.units,
+                    hidden_layers=args.hidden_layers,
+                    activation=args.activation,
+                    loss=args.loss,
+                    optimizer=args.optimizer,
+                    learning_rate=args.learning_rate,
+                    epochs=args.epochs,
+                    batch_size=args.batch_size,
+                    validation_split=args.validation_split,
+                    dropout=args.dropout,
+                    l2=args.l2,
+                    early_stopping=args.early_stopping,
+                    n_iter_no_change=args.n_iter_no_change,
+                    shuffle=not args.no_shuffle,
+                    class_weight=args.class_weight,
+                    random_state=args.random_state,
+                    verbose=args.verbose,
+                ),
+            ),
+        ]
+    )
+
+
+def _report_and_save(args, model, y_train, X_test, y_test):
+    """Print the test scores, save the model, its history and its plots."""
+    proba = model.predict_proba(X_test)
+    accuracy = float((proba.argmax(axis=1) == y_test).mean())
+    loss_name, loss = _loss(model, y_test, proba)
+    history = model[-1].history_
+    n_val = len(y_train) - int(len(y_train) * (1 - args.validation_split))
+    print(
+        f"training reviews: {len(y_train) - n_val} fitted, {n_val} for validation; "
+        f"test reviews: {len(y_test)}"
+    )
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if key in history:
+            print(f"last epoch {key}: {history[key][-1]:.4f}")
+    print(f"test loss ({loss_name}): {loss:.4f}")
+    print(f"test accuracy: {accuracy:.4f}")
+
+    import joblib
+
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    saved = [output / MODEL_FILE]
+    joblib.dump(model, saved[0])
+    with open(output / "history.csv", "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["epoch", *history])
+        for epoch, row in enumerate(zip(*history.values(), strict=True), start=1):
+            writer.writerow([epoch, *row])
+    saved.append(output / "history.csv")
+    if not args.no_plots and _matplotlib_or_none():
+        from skimdb.plotting import HistoryDisplay, ProbabilityViolinDisplay
+
+        saved.append(
+            _save_figure(HistoryDisplay.from_estimator(model), output / "history.png")
+        )
+        violins = ProbabilityViolinDisplay.from_predictions(
+            y_test, proba[:, 1], class_names=CLASS_NAMES
+        )
+        violins.ax_.set_title("Predicted probabilities on the test reviews")
+        saved.append(_save_figure(violins, output / "probabilities.png"))
+    print("saved: " + ", ".join(str(path) for path in saved))
+
+
+def cmd_evaluate(args):
+    """Loss, accuracy, ROC AUC and confusion matrix of a saved model on the test set."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
+
+    model = _load_model(args.model)
+    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model))
+    _say(f"Predicting {len(y_test)} test reviews ...")
+    proba = model.predict_proba(X_test)
+    y_pred = model.classes_[proba.argmax(axis=1)]
+    loss_name, loss = _loss(model, y_test, proba)
+    print(f"test reviews: {len(y_test)}")
+    print(f"loss ({loss_name}): {loss:.4f}")
+    print(f"accuracy: {accuracy_score(y_test, y_pred):.4f}")
+    if len(set(y_test)) == 2:
+        print(f"ROC AUC: {roc_auc_score(y_test, proba[:, 1]):.4f}")
+    matrix = confusion_matrix(y_test, y_pred, labels=[0, 1])
+    print("confusion matrix (rows: true class, columns: predicted class):")
+    print(f"{'':>8}{'neg':>8}{'pos':>8}")
+    for name, row in zip(CLASS_NAMES, matrix, strict=True):
+        print(f"{name:>8}{row[0]:>8}{row[1]:>8}")
+    return 0
+
+
+def _read_reviews(args):
+    if args.text and args.file:
+        raise UserError("give reviews as TEXT arguments or with --file, not both")
+    if args.text:
+        return list(args.text)
+    if args.file and args.file != "-":
+        try:
+            lines = Path(args.file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read reviews from {args.file}: {exc}") from exc
+    elif args.file == "-" or not sys.stdin.isatty():
+        lines = sys.stdin.read().splitlines()
+    else:
+        raise UserError(
+            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
+            "per line on standard input"
+        )
+    reviews = [line for line in lines if line.strip()]
+    if not reviews:
+        raise UserError("no review given: the input holds no non-blank line")
+    return reviews
+
+
+def cmd_predict(args):
+    """Label raw review text with a saved model."""
+    reviews = _read_reviews(args)
+    model = _load_model(args.model)
+    proba = model.predict_proba(reviews)[:, 1]
+    print("label\tP(pos)\treview")
+    for text, p in zip(reviews, proba, strict=True):
+        label = CLASS_NAMES[int(p >= 0.5)]
+        print(f"{label}\t{p:.4f}\t{_shorten(text, args.width)}")
+    return 0
+
+
+def cmd_mistakes(args):
+    """The misclassified reviews among the first N of the test set, as words."""
+    from skimdb import ReviewEncoder
+    from skimdb.datasets import decode_review, get_word_index
+
+    model = _load_model(args.model)
+    args.n_test = args.n
+    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model))
+    encoder = _find_step(model, ReviewEncoder)
+    if encoder is not None:
+        word_index = encoder.word_index_
+    else:
+        word_index = get_word_index(
+            data_home=args.data_home, download_if_missing=not args.no_download
+        )
+    proba = model.predict_proba(X_test)[:, 1]
+    wrong = [
+        i for i, (p, y) in enumerate(zip(proba, y_test, strict=True)) if (p >= 0.5) != y
+    ]
+    print(
+        f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
+        f"(accuracy {1 - len(wrong) / len(y_test):.4f})"
+    )
+    for i in wrong:
+        text = decode_review(X_test[i], word_index=word_index)
+        print()
+        print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i]:.4f}")
+        print(_shorten(text, args.width))
+    return 0
+
+
+def _experiment_settings(args):
+    settings = {}
+    for key in (
+        "hidden_layers",
+        "units",
+        "loss",
+        "activation",
+        "n_train",
+        "cv",
+        "epochs",
+    ):
+        value = getattr(args, key)
+        if value is None:
+            default = {"n_train": None, "cv": 3, "epochs": 4, **EXPERIMENT_GRID}[key]
+            value = QUICK[key] if args.quick else default
+        settings[key] = value
+    return settings
+
+
+def cmd_experiments(args):
+    """The notebook's further experiments as one cross-validated grid search."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+
+    from skimdb import IMDBNet, MultiHotVectorizer
+
+    settings = _experiment_settings(args)
+    args.n_train = settings["n_train"]
+    (X_train, y_train), _ = _load_imdb(args, args.num_words)
+    grid = {f"clf__{key}": settings[key] for key in EXPERIMENT_GRID}
+    pipe = Pipeline(
+        [
+            ("vec", MultiHotVectorizer(num_words=args.num_words)),
+            (
+                "clf",
+                IMDBNet(
+                    epochs=settings["epochs"],
+                    batch_size=args.batch_size,
+                    random_state=args.random_state,
+                ),
+            ),
+        ]
+    )
+    search = GridSearchCV(
+        pipe,
+        grid,
+        cv=settings["cv"],
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        refit=False,
+        verbose=args.verbose,
+    )
+    n_candidates = 1
+    for values in grid.values():
+        n_candidates *= len(values)
+    _say(
+        f"Searching {n_candidates} candidates x {settings['cv']} folds on "
+        f"{len(y_train)} reviews, {settings['epochs']} epochs each ..."
+    )
+    search.fit(X_train, y_train)
+
+    results = search.cv_results_
+    columns = [*EXPERIMENT_GRID, "mean_score", "std_score", "fit_time_s"]
+    rows = []
+    for i in sorted(
+        range(len(results["params"])), key=results["rank_test_score"].__getitem__
+    ):
+        params = results["params"][i]
+        rows.append(
+            {
+                "rank": int(results["rank_test_score"][i]),
+                **{key: params[f"clf__{key}"] for key in EXPERIMENT_GRID},
+                "mean_score": f"{results['mean_test_score'][i]:.4f}",
+                "std_score": f"{results['std_test_score'][i]:.4f}",
+                "fit_time_s": f"{results['mean_fit_time'][i]:.1f}",
+            }
+        )
+    header = ["rank", *columns]
+    widths = {
+        key: max(len(key), *(len(str(row[key])) for row in rows)) for key in header
+    }
+    print(f"scoring: {args.scoring}, {settings['cv']}-fold cross-validation")
+    print("  ".join(f"{key:>{widths[key]}}" for key in header))
+    for row in rows:
+        print("  ".join(f"{row[key]!s:>{widths[key]}}" for key in header))
+
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    saved = [output / "experiments.csv"]
+    with open(saved[0], "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    if _matplotlib_or_none():
+        from skimdb.plotting import SearchResultsDisplay
+
+        display = SearchResultsDisplay.from_estimator(search)
+        display.ax_.set_xlabel(f"Mean cross-validated {args.scoring}")
+        saved.append(_save_figure(display, output / "experiments.png"))
+    print("saved: " + ", ".join(str(path) for path in saved))
+    return 0
+
+
+# -- the parser ---------------------------------------------------------------------
+
+
+def _data_options():
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data-home",
+        metavar="DIR",
+        help="folder holding the IMDB data (default: $SKIMDB_DATA, else ~/skimdb_data)",
+    )
+    group.add_argument(
+        "--no-download",
+        action="store_true",
+        help="fail rather than download missing data files",
+    )
+    return parser
+
+
+def build_parser():
+    """The argument parser of the ``skimdb`` command."""
+    parser = argparse.ArgumentParser(
+        prog="skimdb",
+        description="Classify IMDB movie reviews with a Keras dense network.",
+        epilog="Run 'skimdb COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"skimdb {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    data = _data_options()
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    # train
+    train = commands.add_parser(
+        "train",
+        parents=[data],
+        formatter_class=formatter,
+        help="fit the network on IMDB, save it and its plots",
+        description="Fit MultiHotVectorizer + IMDBNet on the training reviews, print "
+        "the test loss and accuracy, and save to OUTPUT the fitted pipeline "
+        f"({MODEL_FILE}, which also takes raw text), the per-epoch history "
+        "(history.csv, history.png) and the violins of the test probabilities "
+        "(probabilities.png).",
+    )
+    train.add_argument("-o", "--output", default="skimdb_model", help="output folder")
+    train.add_argument(
+        "--preset",
+        choices=["notebook", "best"],
+        default="notebook",
+        help="'notebook': the book's network, shaped by the options below; 'best': "
+        "n-grams up to 3, Naive-Bayes weighting and a logistic layer (about 0.92 "
+        "test accuracy; of the network options only --validation-split, "
+        "--random-state and --verbose apply)",
+    )
+    train.add_argument(
+        "--num-words",
+        type=_positive_int,
+        default=10000,
+        help="vocabulary size (the notebook preset; 'best' uses every word)",
+    )
+    net = train.add_argument_group("network (IMDBNet's hyperparameters)")
+    net.add_argument("--units", type=_positive_int, default=16)
+    net.add_argument("--hidden-layers", type=int, default=2)
+    net.add_argument("--activation", default="relu")
+    net.add_argument(
+        "--loss", choices=["binary_crossentropy", "mse"], default="binary_crossentropy"
+    )
+    net.add_argument("--optimizer", default="rmsprop")
+    net.add_argument(
+        "--learning-rate", type=float, default=None, help="default: the optimizer's"
+    )
+    net.add_argument("--epochs", type=_positive_int, default=4)
+    net.add_argument("--batch-size", type=_positive_int, default=512)
+    net.add_argument(
+        "--validation-split",
+        type=_fraction,
+        default=None,
+        help="fraction of the training reviews held out to draw validation curves; "
+        "0 trains on all of them (default: 0.2 with the notebook preset, 0 with best)",
+    )
+    net.add_argument("--dropout", type=float, default=0.0, help="dropout rate")
+    net.add_argument("--l2", type=float, default=0.0, help="L2 weight penalty")
+    net.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation loss stops improving (needs a validation "
+        "split) and keep the best weights",
+    )
+    net.add_argument("--n-iter-no-change", type=_positive_int, default=2)
+    net.add_argument("--no-shuffle", action="store_true", help="do not shuffle epochs")
+    net.add_argument("--class-weight", choices=["balanced"], default=None)
+    net.add_argument("--random-state", type=int, default=0)
+    net.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=2,
+        help="Keras' progress output: 0 none, 1 bar, 2 a line per epoch",
+    )
+    small = train.add_argument_group("a quicker run")
+    small.add_argument(
+        "--n-train", type=_positive_int, help="use only the first N training reviews"
+    )
+    small.add_argument(
+        "--n-test", type=_positive_int, help="use only the first N test reviews"
+    )
+    train.add_argument("--no-plots", action="store_true", help="save no PNG plots")
+    train.set_defaults(func=cmd_train)
+
+    # evaluate
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[data],
+        formatter_class=formatter,
+        help="loss, accuracy, ROC AUC and confusion matrix on the test set",
+        description="Score a saved model on the IMDB test reviews.",
+    )
+    evaluate.add_argument("model", help=f"a saved model, or the folder of {MODEL_FILE}")
+    evaluate.add_argument(
+        "--n-test", type=_positive_int, help="use only the first N test reviews"
+    )
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    # predict
+    predict = commands.add_parser(
+        "predict",
+        formatter_class=formatter,
+        help="label raw review text",
+        description="Print the label and probability of being positive of each "
+        "review, given as arguments, in a file or on standard input (one review "
+        "per line; blank lines are skipped).",
+    )
+    predict.add_argument("model", help=f"a saved model, or the folder of {MODEL_FILE}")
+    predict.add_argument("text", nargs="*", help="reviews, one per argument")
+    predict.add_argument(
+        "-f", "--file", metavar="PATH", help="read reviews from PATH ('-': stdin)"
+    )
+    predict.add_argument(
+        "--width", type=int, default=60, help="characters of each review shown (0: all)"
+    )
+    predict.set_defaults(func=cmd_predict)
+
+    # mistakes
+    mistakes = commands.add_parser(
+        "mistakes",
+        parents=[data],
+        formatter_class=formatter,
+        help="the misclassified test reviews, decoded to words",
+        description="Print the reviews among the first N of the test set that a saved "
+        "model gets wrong, decoded back to words ('?' marks the start, and "
+        "rare or unknown words), with the true label and P(pos).",
+    )
+    mistakes.add_argument("model", help=f"a saved model, or the folder of {MODEL_FILE}")
+    mistakes.add_argument(
+        "--n", type=_positive_int, default=100, help="test reviews to look at"
+    )
+    mistakes.add_argument(
+        "--width",
+        type=int,
+        default=300,
+        help="characters of each review shown (0: all)",
+    )
+    mistakes.set_defaults(func=cmd_mistakes)
+
+    # experiments
+    experiments = commands.add_parser(
+        "experiments",
+        parents=[data],
+        formatter_class=formatter,
+        help="the notebook's further experiments as a grid search",
+        description="Cross-validate every combination of hidden layers, units, loss "
+        "and activation (the notebook's further experiments) on the training "
+        "reviews; print the table sorted by score and save it to OUTPUT as "
+        "experiments.csv and experiments.png. The full grid is 36 candidates: "
+        "--quick, or the options below, shrink it.",
+    )
+    experiments.add_argument(
+        "-o", "--output", default="skimdb_experiments", help="output folder"
+    )
+    grid = experiments.add_argument_group(
+        "the grid (default: the notebook's; --quick: a small one)"
+    )
+    grid.add_argument("--hidden-layers", type=int, nargs="+", metavar="N")
+    grid.add_argument("--units", type=_positive_int, nargs="+", metavar="N")
+    grid.add_argument(
+        "--loss", nargs="+", choices=["binary_crossentropy", "mse"], metavar="LOSS"
+    )
+    grid.add_argument("--activation", nargs="+", metavar="NAME")
+    run = experiments.add_argument_group("the search")
+    run.add_argument(
+        "--quick",
+        action="store_true",
+        help="defaults for a run of a minute or two: "
+        + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in QUICK.items()),
+    )
+    run.add_argument("--cv", type=_positive_int, help="folds (default 3)")
+    run.add_argument("--epochs", type=_positive_int, help="epochs per fit (default 4)")
+    run.add_argument(
+        "--n-train",
+        type=_positive_int,
+        help="use only the first N training reviews (default: all 25,000)",
+    )
+    run.add_argument("--num-words", type=_positive_int, default=10000)
+    run.add_argument("--batch-size", type=_positive_int, default=512)
+    run.add_argument("--scoring", default="accuracy", help="a scikit-learn scorer")
+    run.add_argument(
+        "--n-jobs", type=int, default=1, help="fits run in parallel (-1: all cores)"
+    )
+    run.add_argument("--random-state", type=int, default=0)
+    run.add_argument("--verbose", type=int, default=1, help="GridSearchCV's verbosity")
+    experiments.set_defaults(func=cmd_experiments)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``skimdb`` command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 for a user error, 2 for a bad command line.
+
+    Examples
+    --------
+    >>> from skimdb.cli import main
+    >>> main(["--version"])
+    Traceback (most recent call last):
+    SystemExit: 0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _say("skimdb: interrupted")
+        return 130
+    except (UserError, OSError, ValueError, TypeError, ImportError) as exc:
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        _say(f"skimdb {args.command}: error: {message}")
+        return 1

@@ -1,0 +1,206 @@
+"""Raw review text to word-id sequences, as a scikit-learn transformer."""
+
+import numbers
+import os
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from skimdb.datasets import get_word_index
+from skimdb.datasets._text import _check_word_index, _encode, _tokenize
+
+__all__ = ["ReviewEncoder"]
+
+
+class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+    """Turn raw review text into word ids exactly as the IMDB data numbers them.
+
+    Each review is split into words the way Keras' IMDB word index was built
+    (ASCII letters lowercased, Keras' punctuation filters, ``<br />`` becoming
+    the word ``br``; see :func:`skimdb.datasets.encode_review`). A word ranked
+    ``r`` becomes the id ``r + index_from``; words missing from the word index,
+    or whose id would be ``num_words`` or more, become ``oov_char``, and
+    ``start_char`` comes first. The output is what
+    :func:`skimdb.datasets.load_data` gives with the same arguments, so a
+    pipeline ``ReviewEncoder -> MultiHotVectorizer -> IMDBNet`` fitted on
+    :func:`~skimdb.datasets.load_data`'s reviews predicts raw text.
+
+    Reviews that are already word-id sequences (anything but a ``str``) pass
+    through unchanged, so the same pipeline can be fitted and scored on the
+    data set's id sequences and asked about new text.
+
+    Everything needed to encode is kept in the fitted ``word_index_``: once
+    fitted, the encoder (and a pickled pipeline holding it) works offline,
+    without any data file.
+
+    Parameters
+    ----------
+    num_words : int or None, default=None
+        Ids of ``num_words`` or more become ``oov_char``, as in
+        ``load_data(num_words=...)``. ``None`` keeps the whole vocabulary.
+    index_from : int, default=3
+        Added to every word's rank.
+    start_char : int or None, default=1
+        The id put first in each review; ``None`` puts none.
+    oov_char : int or None, default=2
+        The id of unknown or too rare words; ``None`` drops them.
+    word_index : dict of str to int or None, default=None
+        The word index (word to rank, from 1). ``None`` reads Keras' IMDB word
+        index in :meth:`fit` with :func:`skimdb.datasets.get_word_index` (from
+        ``data_home``, downloading it if it is missing there).
+    data_home : str, path-like or None, default=None
+        Where :meth:`fit` looks for the word index when ``word_index`` is None
+        (see :func:`skimdb.datasets.get_data_home`).
+
+    Attributes
+    ----------
+    word_index_ : dict of str to int
+        The words this encoder can give an id other than ``oov_char``, with their
+        ranks: the word index, less the words whose id would be ``num_words`` or
+        more.
+
+    See Also
+    --------
+    skimdb.datasets.encode_review : The same encoding for one review.
+    skimdb.datasets.decode_review : Word ids back to words.
+    skimdb.MultiHotVectorizer : The next step: ids to a multi-hot matrix.
+
+    Examples
+    --------
+    >>> from skimdb import ReviewEncoder
+    >>> enc = ReviewEncoder(word_index={"the": 1, "film": 2, "great": 3})
+    >>> enc.fit_transform(["The film was GREAT!", "the end"])
+    array([list([1, 4, 5, 2, 6]), list([1, 4, 2])], dtype=object)
+    >>> enc.transform([[1, 14, 22]])  # ids pass through
+    [[1, 14, 22]]
+    >>> ReviewEncoder(num_words=6, word_index={"the": 1, "film": 2, "great": 3}).fit(
+    ...     ).word_index_
+    {'the': 1, 'film': 2}
+    """
+
+    _parameter_constraints: dict = {
+        "num_words": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "index_from": [Interval(numbers.Integral, 0, None, closed="left")],
+        "start_char": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "oov_char": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "word_index": [dict, None],
+        "data_home": [str, os.PathLike, None],
+    }
+
+    def __init__(
+        self,
+        num_words=None,
+        *,
+        index_from=3,
+        start_char=1,
+        oov_char=2,
+        word_index=None,
+        data_home=None,
+    ):
+        self.num_words = num_words
+        self.index_from = index_from
+        self.start_char = start_char
+        self.oov_char = oov_char
+        self.word_index = word_index
+        self.data_home = data_home
+
+    def fit(self, X=None, y=None):
+        """Check the parameters and store the word index the encoding needs.
+
+        Parameters
+        ----------
+        X : None or sequence of str
+            Ignored: the vocabulary is the word index's, not learned from ``X``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ReviewEncoder
+            The fitted encoder.
+        """
+        self._validate_params()
+        if self.word_index is None:
+            word_index = get_word_index(data_home=self.data_home)
+        else:
+            word_index = _check_word_index(self.word_index)
+        limit = None if self.num_words is None else self.num_words - self.index_from
+        self.word_index_ = {
+            word: int(rank)
+            for word, rank in word_index.items()
+            if limit is None or rank < limit
+        }
+        return self
+
+    def transform(self, X):
+        """Encode the reviews given as text; pass those given as ids through.
+
+        Parameters
+        ----------
+        X : sequence of str or of sequences of int
+            The reviews: raw text, or word-id sequences (left as they are).
+
+        Returns
+        -------
+        X_ids : ndarray of object of shape (n_reviews,) or X
+            Each review as a list of int word ids. ``X`` itself when it holds no
+            text.
+        """
+        check_is_fitted(self)
+        if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
+            raise TypeError(
+                "X must be a sequence of reviews (e.g. a list of str); got "
+                f"{type(X).__name__}. Wrap a single review in a list: [review]."
+            )
+        if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 1:  # pandas Series
+            X = X.to_numpy()
+        if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind != "U":
+            return X  # a numeric array of (padded) id sequences
+        reviews = list(X)
+        is_text = [isinstance(review, str) for review in reviews]
+        if not any(is_text):
+            return X
+        out = np.empty(len(reviews), dtype=object)
+        for i, (review, text) in enumerate(zip(reviews, is_text, strict=True)):
+            if isinstance(review, bytes):
+                raise TypeError(
+                    f"Review {i} is bytes; decode it to str first "
+                    "(e.g. review.decode('utf-8'))."
+                )
+            out[i] = self._encode(review) if text else review
+        return out
+
+    def _encode(self, text):
+        return _encode(
+            _tokenize(text),
+            self.word_index_,
+            num_words=self.num_words,
+            index_from=self.index_from,
+            start_char=self.start_char,
+            oov_char=self.oov_char,
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """The name of the one output column: the word-id sequences.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["word_ids"]``.
+        """
+        check_is_fitted(self)
+        return np.asarray(["word_ids"], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags

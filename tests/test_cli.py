@@ -1,0 +1,356 @@
+"""The skimdb command line, on a tiny generated IMDB (each command in seconds)."""
+
+import contextlib
+import csv
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from importlib import metadata
+
+import joblib
+import matplotlib
+import numpy as np
+import pytest
+
+from skimdb import cli
+from skimdb.datasets import load_data
+
+matplotlib.use("Agg")
+
+POSITIVE = ["great", "wonderful", "moving", "brilliant", "superb"]
+NEGATIVE = ["awful", "boring", "bad", "terrible", "dull"]
+NEUTRAL = ["the", "film", "a", "was", "and", "it", "movie", "plot", "acting", "br"]
+WORD_INDEX = {word: rank for rank, word in enumerate(NEUTRAL + POSITIVE + NEGATIVE, 1)}
+NUM_WORDS = 30  # every word of the tiny index (ranks 1..20, ids 4..23)
+#: Options that make a network learn the tiny data set in a few seconds.
+FAST = ["--num-words", str(NUM_WORDS), "--units", "8", "--batch-size", "16"]
+FAST += ["--epochs", "15", "--learning-rate", "0.01", "--verbose", "0"]
+
+
+def _review(rng, label):
+    words = list(rng.choice(POSITIVE if label else NEGATIVE, 3))
+    words += list(rng.choice(NEUTRAL, rng.randint(3, 8)))
+    rng.shuffle(words)
+    text = " ".join(words).capitalize() + "."
+    return text.replace(" ", "<br />", 1) if rng.rand() < 0.3 else text
+
+
+def _write_tiny_home(home, n_train=80, n_test=40, seed=0):
+    """An aclImdb-style tarball and word index: half positive, half negative."""
+    rng = np.random.RandomState(seed)
+    home.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(home / "aclImdb_v1.tar.gz", "w:gz") as archive:
+        for split, n in (("train", n_train), ("test", n_test)):
+            for i in range(n):
+                label = i % 2
+                name = f"aclImdb/{split}/{'pos' if label else 'neg'}/{i}_7.txt"
+                data = _review(rng, label).encode()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+    (home / "imdb_word_index.json").write_text(json.dumps(WORD_INDEX))
+    return home
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _isolated(tmp_path_factory):
+    """No real data, cache or download: the tiny data home only."""
+    tmp = tmp_path_factory.mktemp("env")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKIMDB_CACHE", str(tmp / "cache"))
+        patch.setenv("KERAS_HOME", str(tmp / "keras"))
+        patch.setenv("SKIMDB_DATA", str(tmp / "no_data_here"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return _write_tiny_home(tmp_path_factory.mktemp("data") / "imdb")
+
+
+def _run(*argv):
+    """``main(argv)`` with its status, standard output and standard error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = cli.main([str(arg) for arg in argv])
+        except SystemExit as exc:  # argparse: --help, bad options
+            status = exc.code
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained(home, tmp_path_factory):
+    """``skimdb train`` on the tiny data: (output folder, status, stdout)."""
+    output = tmp_path_factory.mktemp("model")
+    status, out, _ = _run(
+        "train", "--data-home", home, "-o", output, "--no-download", *FAST
+    )
+    return output, status, out
+
+
+def _number(out, label):
+    line = next(line for line in out.splitlines() if line.startswith(label))
+    return float(line.rsplit(" ", 1)[1])
+
+
+# -- train ---------------------------------------------------------------------------
+
+
+def test_train_reports_test_scores_and_saves_model_and_plots(trained):
+    output, status, out = trained
+    assert status == 0
+    assert "training reviews: 64 fitted, 16 for validation; test reviews: 40" in out
+    assert _number(out, "test accuracy:") >= 0.9
+    assert 0 < _number(out, "test loss (binary cross-entropy):") < 0.6
+    model = joblib.load(output / "model.joblib")
+    with open(output / "history.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 15
+    assert set(rows[0]) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"}
+    assert float(rows[-1]["val_loss"]) == pytest.approx(
+        model[-1].history_["val_loss"][-1]
+    )
+    for name in ("history.png", "probabilities.png"):
+        image = matplotlib.image.imread(output / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 200
+        assert image.std() > 0.05  # not blank
+
+
+def test_train_accuracy_is_the_saved_models(trained, home):
+    output, _, out = trained
+    model = joblib.load(output / "model.joblib")
+    _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
+    assert model.score(X_test, y_test) == pytest.approx(
+        _number(out, "test accuracy:"), abs=1e-4
+    )
+    assert model[-1].verbose == 0  # later predictions print nothing
+
+
+def test_train_options_reach_the_network_and_shrink_the_data(home, tmp_path):
+    status, out, err = _run(
+        "train", "--data-home", home, "-o", tmp_path, "--validation-split", "0",
+        "--n-train", "20", "--n-test", "10", "--hidden-layers", "1", "--loss", "mse",
+        "--activation", "tanh", "--dropout", "0.25", "--l2", "0.001", "--no-plots",
+        *FAST,
+    )  # fmt: skip
+    assert status == 0, err
+    assert "training reviews: 20 fitted, 0 for validation; test reviews: 10" in out
+    assert "test loss (mse):" in out
+    net = joblib.load(tmp_path / "model.joblib")[-1]
+    assert (net.hidden_layers, net.loss, net.activation) == (1, "mse", "tanh")
+    assert (net.dropout, net.l2, net.early_stopping) == (0.25, 0.001, False)
+    assert sorted(net.history_) == ["accuracy", "loss"]
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_train_best_preset_builds_its_pipeline_on_the_full_vocabulary(home, tmp_path):
+    status, out, err = _run(
+        "train", "--data-home", home, "-o", tmp_path, "--preset", "best",
+        "--n-train", "40", "--n-test", "10", "--no-plots", "--verbose", "0",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "training reviews: 40 fitted, 0 for validation; test reviews: 10" in out
+    model = joblib.load(tmp_path / "model.joblib")
+    assert [name for name, _ in model.steps] == ["text", "vec", "nb", "clf"]
+    assert model.named_steps["vec"].num_words is None
+    assert model.named_steps["vec"].ngram_range == (1, 3)
+    assert model.predict_proba(["A wonderful film."]).shape == (1, 2)
+
+
+# -- evaluate, predict, mistakes -----------------------------------------------------
+
+
+def test_evaluate_prints_scores_and_confusion_matrix(trained, home):
+    output = trained[0]
+    status, out, _ = _run("evaluate", output, "--data-home", home)
+    assert status == 0
+    model = joblib.load(output / "model.joblib")
+    _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
+    assert _number(out, "accuracy:") == pytest.approx(model.score(X_test, y_test), 1e-4)
+    assert 0.9 <= _number(out, "ROC AUC:") <= 1
+    lines = out.splitlines()
+    matrix = lines[lines.index(next(x for x in lines if x.startswith("confusion"))) :]
+    assert matrix[1].split() == ["neg", "pos"]
+    counts = [[int(v) for v in row.split()[1:]] for row in matrix[2:4]]
+    assert np.sum(counts) == 40 and np.trace(counts) >= 36
+    assert [row.split()[0] for row in matrix[2:4]] == ["neg", "pos"]
+
+
+def test_predict_labels_text_arguments(trained):
+    status, out, _ = _run(
+        "predict", trained[0], "A great, WONDERFUL film!", "Boring... and awful<br />"
+    )
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "label\tP(pos)\treview"
+    (pos, p_pos, text), (neg, p_neg, _) = (line.split("\t") for line in lines[1:])
+    assert (pos, neg, text) == ("pos", "neg", "A great, WONDERFUL film!")
+    assert float(p_pos) > 0.5 > float(p_neg)
+
+
+def test_predict_one_review(trained):
+    status, out, err = _run("predict", trained[0], "superb")
+    assert status == 0, err
+    assert out.splitlines()[1].split("\t")[::2] == ["pos", "superb"]
+
+
+def test_predict_reads_a_file_or_stdin(trained, tmp_path, monkeypatch):
+    path = tmp_path / "reviews.txt"
+    path.write_text("superb moving acting\n\n   \nthe plot was dull and bad\n")
+    status, out, _ = _run("predict", trained[0] / "model.joblib", "--file", path)
+    assert status == 0
+    assert [line.split("\t")[0] for line in out.splitlines()[1:]] == ["pos", "neg"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO(path.read_text()))
+    assert _run("predict", trained[0]) == (0, out, "")
+
+
+def test_predict_without_any_text_is_a_user_error(trained, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    status, out, err = _run("predict", trained[0])
+    assert (status, out) == (1, "")
+    assert err.startswith("skimdb predict: error: no review given")
+    status, _, err = _run("predict", trained[0], "good", "--file", "x.txt")
+    assert status == 1 and "not both" in err
+
+
+def test_mistakes_lists_the_misclassified_reviews_as_words(trained, home):
+    # a network trained 1 epoch errs on some of the tiny test reviews
+    output = trained[0].parent / "weak"
+    status, _, err = _run(
+        "train", "--data-home", home, "-o", output, "--no-plots",
+        "--num-words", NUM_WORDS, "--epochs", "1", "--verbose", "0",
+    )  # fmt: skip
+    assert status == 0, err
+    status, out, _ = _run("mistakes", output, "--data-home", home, "--n", "30")
+    assert status == 0
+    model = joblib.load(output / "model.joblib")
+    _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
+    proba = model.predict_proba(X_test[:30])[:, 1]
+    wrong = np.flatnonzero((proba >= 0.5) != y_test[:30])
+    assert len(wrong) > 0
+    assert out.splitlines()[0] == (
+        f"{len(wrong)} mistakes among the first 30 test reviews "
+        f"(accuracy {1 - len(wrong) / 30:.4f})"
+    )
+    headers = [line for line in out.splitlines() if line.startswith("review ")]
+    assert [int(h.split()[1].rstrip(":")) for h in headers] == list(wrong)
+    i = wrong[0]
+    label = ["neg", "pos"][y_test[i]]
+    assert f"review {i}: true {label}, P(pos) = {proba[i]:.4f}" in headers
+    text = out.splitlines()[out.splitlines().index(headers[0]) + 1]
+    words = text.split()
+    assert words[0] == "?" and set(words[1:]) <= set(WORD_INDEX)
+
+
+# -- experiments ---------------------------------------------------------------------
+
+
+def test_experiments_prints_sorted_table_and_saves_csv_and_plot(home, tmp_path):
+    status, out, err = _run(
+        "experiments", "--data-home", home, "-o", tmp_path, "--quick",
+        "--hidden-layers", "1", "2", "--units", "4", "--activation", "relu",
+        "--epochs", "3", "--num-words", NUM_WORDS, "--verbose", "0",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "Searching 2 candidates x 2 folds on 80 reviews, 3 epochs each" in err
+    lines = out.splitlines()
+    assert lines[0] == "scoring: accuracy, 2-fold cross-validation"
+    assert lines[1].split() == [
+        "rank", "hidden_layers", "units", "loss", "activation",
+        "mean_score", "std_score", "fit_time_s",
+    ]  # fmt: skip
+    table = [line.split() for line in lines[2:4]]
+    assert sorted(row[1] for row in table) == ["1", "2"]
+    scores = [float(row[5]) for row in table]
+    assert scores == sorted(scores, reverse=True)
+    with open(tmp_path / "experiments.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert [float(row["mean_score"]) for row in rows] == scores
+    assert matplotlib.image.imread(tmp_path / "experiments.png").ndim == 3
+
+
+def test_experiments_quick_defaults():
+    args = cli.build_parser().parse_args(["experiments", "--quick", "--cv", "4"])
+    settings = cli._experiment_settings(args)
+    assert settings["cv"] == 4  # given options win over --quick
+    assert settings["n_train"] == cli.QUICK["n_train"]
+    args = cli.build_parser().parse_args(["experiments"])
+    assert cli._experiment_settings(args) == {
+        **cli.EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4,
+    }  # fmt: skip
+
+
+# -- help, errors, entry points --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["train"], ["evaluate"], ["predict"], ["mistakes"], ["experiments"]]
+)
+def test_every_command_has_help(command):
+    status, out, _ = _run(*command, "--help")
+    assert status == 0
+    assert out.startswith(f"usage: skimdb {' '.join(command)}".rstrip())
+
+
+def test_missing_data_is_one_line_without_traceback(tmp_path, trained):
+    for argv in (
+        ["train", "--data-home", tmp_path, "--no-download", "-o", tmp_path / "m"],
+        ["evaluate", trained[0], "--data-home", tmp_path, "--no-download"],
+    ):
+        status, out, err = _run(*argv)
+        assert status == 1
+        assert "Traceback" not in err
+        *progress, message = err.splitlines()  # progress lines, then the error
+        assert all(line.endswith("...") for line in progress)
+        assert message.startswith(f"skimdb {argv[0]}: error: ")
+        assert "aclImdb_v1.tar.gz" in message
+
+
+def test_bad_model_paths_are_user_errors(tmp_path):
+    status, _, err = _run("predict", tmp_path / "nowhere", "good")
+    assert status == 1
+    assert err == (
+        f"skimdb predict: error: no model at {tmp_path / 'nowhere'}; "
+        "train one with 'skimdb train -o FOLDER'\n"
+    )
+    (tmp_path / "model.joblib").write_text("not a model")
+    status, _, err = _run("mistakes", tmp_path)
+    assert status == 1 and err.startswith("skimdb mistakes: error: cannot load a model")
+    joblib.dump({"a": "dict"}, tmp_path / "dict.joblib")
+    status, _, err = _run("evaluate", tmp_path / "dict.joblib")
+    assert status == 1 and "holds a dict, not a skimdb model" in err
+
+
+def test_bad_options(home, tmp_path):
+    status, _, err = _run("train", "--epochs", "0")
+    assert status == 2 and "--epochs: must be at least 1, got 0" in err
+    status, _, err = _run("train", "--validation-split", "1.5")
+    assert status == 2 and "--validation-split" in err
+    status, _, err = _run("frobnicate")
+    assert status == 2 and "invalid choice" in err
+    status, _, err = _run(
+        "train", "--data-home", home, "-o", tmp_path, "--activation", "nope", *FAST
+    )
+    assert status == 1
+    assert err.splitlines()[-1].startswith("skimdb train: error: The 'activation'")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(cli.UserError, match="no model at"):
+        cli.main(["--debug", "predict", str(tmp_path), "text"])
+
+
+def test_python_m_skimdb_and_console_script():
+    result = subprocess.run(
+        [sys.executable, "-m", "skimdb", "--version"], capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout.split()[0]) == (0, "skimdb")
+    scripts = metadata.entry_points(group="console_scripts")
+    assert [ep.value for ep in scripts if ep.name == "skimdb"] == ["skimdb.cli:main"]

@@ -1,0 +1,166 @@
+"""skimdb.plotting: the Displays draw what they are given, and never show."""
+
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from skimdb import IMDBNet, MultiHotVectorizer
+from skimdb.plotting import (
+    HistoryDisplay,
+    ProbabilityViolinDisplay,
+    SearchResultsDisplay,
+)
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HISTORY = {
+    "loss": [0.5, 0.3, 0.2, 0.1],
+    "accuracy": [0.8, 0.9, 0.95, 0.97],
+    "val_loss": [0.4, 0.35, 0.38, 0.45],
+    "val_accuracy": [0.85, 0.87, 0.86, 0.85],
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_show(monkeypatch):
+    """Fail if anything calls plt.show(); close every figure afterwards."""
+
+    def show(*args, **kwargs):
+        raise AssertionError("library code called plt.show()")
+
+    monkeypatch.setattr(plt, "show", show)
+    yield
+    plt.close("all")
+
+
+def test_history_draws_each_curve_with_its_values():
+    display = HistoryDisplay.from_history(HISTORY)
+    assert len(display.axes_) == 2
+    assert display.figure_ is display.axes_[0].figure
+    for key, values in HISTORY.items():
+        x, y = display.lines_[key].get_data()
+        np.testing.assert_array_equal(x, [1, 2, 3, 4])
+        np.testing.assert_array_equal(y, values)
+    loss_ax, acc_ax = display.axes_
+    assert display.lines_["loss"].axes is loss_ax
+    assert display.lines_["val_accuracy"].axes is acc_ax
+    assert [t.get_text() for t in loss_ax.get_legend().get_texts()] == [
+        "Training",
+        "Validation",
+    ]
+
+
+def test_history_without_validation_and_on_given_axes():
+    _, axes = plt.subplots(1, 2)
+    history = {"loss": HISTORY["loss"], "accuracy": HISTORY["accuracy"]}
+    display = HistoryDisplay.from_history(history, axes=axes)
+    assert list(display.axes_) == list(axes)
+    assert sorted(display.lines_) == ["accuracy", "loss"]
+    assert axes[0].get_title() == "Training loss"
+    one = HistoryDisplay.from_history(HISTORY, metrics=["loss"])
+    assert sorted(one.lines_) == ["loss", "val_loss"]
+
+
+def test_history_errors():
+    with pytest.raises(ValueError, match="non-empty 'loss'"):
+        HistoryDisplay.from_history({"accuracy": [0.5]})
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="axes holds 1 axes but 2 metrics"):
+        HistoryDisplay.from_history(HISTORY, axes=[ax])
+    with pytest.raises(NotFittedError):
+        HistoryDisplay.from_estimator(IMDBNet())
+    fitted = LogisticRegression().fit([[0], [1]], [0, 1])
+    with pytest.raises(TypeError, match="keeps no training history"):
+        HistoryDisplay.from_estimator(fitted)
+
+
+def test_history_from_a_fitted_network_and_pipeline():
+    X = [[1, 4], [1, 5], [1, 4, 4], [1, 5, 6]] * 5
+    y = [1, 0, 1, 0] * 5
+    pipe = Pipeline(
+        [
+            ("vec", MultiHotVectorizer(num_words=8)),
+            ("clf", IMDBNet(epochs=3, validation_split=0.25, random_state=0)),
+        ]
+    ).fit(X, y)
+    display = HistoryDisplay.from_estimator(pipe)
+    assert sorted(display.lines_) == sorted(HISTORY)
+    np.testing.assert_allclose(
+        display.lines_["val_loss"].get_ydata(), pipe[-1].history_["val_loss"]
+    )
+    assert sorted(HistoryDisplay.from_estimator(pipe[-1]).lines_) == sorted(HISTORY)
+
+
+def test_violins_per_true_class():
+    y = np.array([0, 0, 0, 1, 1])
+    p = np.array([0.1, 0.2, 0.6, 0.7, 0.9])
+    display = ProbabilityViolinDisplay.from_predictions(y, p, class_names=["n", "p"])
+    assert len(display.violins_["bodies"]) == 2
+    medians = [seg[:, 1].mean() for seg in display.violins_["cmedians"].get_segments()]
+    np.testing.assert_allclose(medians, [0.2, 0.8])
+    assert [t.get_text() for t in display.ax_.get_xticklabels()] == ["n", "p"]
+    assert display.figure_ is display.ax_.figure
+
+
+def test_violins_from_estimator_use_predict_proba():
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 3)
+    y = (X[:, 0] > 0).astype(int)
+    clf = LogisticRegression().fit(X, y)
+    _, ax = plt.subplots()
+    display = ProbabilityViolinDisplay.from_estimator(clf, X, y, ax=ax)
+    assert display.ax_ is ax
+    expected = ProbabilityViolinDisplay.from_predictions(y, clf.predict_proba(X)[:, 1])
+    for a, b in zip(
+        display.violins_["cmedians"].get_segments(),
+        expected.violins_["cmedians"].get_segments(),
+        strict=True,
+    ):
+        np.testing.assert_allclose(a, b)
+
+
+def test_violin_errors():
+    with pytest.raises(ValueError, match="same length"):
+        ProbabilityViolinDisplay.from_predictions([0, 1], [0.5])
+    with pytest.raises(ValueError, match="class_names has 3 names"):
+        ProbabilityViolinDisplay.from_predictions([0, 1], [0.1, 0.9], class_names="abc")
+    with pytest.raises(TypeError, match="classifier with predict_proba"):
+        ProbabilityViolinDisplay.from_estimator(MultiHotVectorizer(), [[1]], [0])
+
+
+def test_search_results_best_first():
+    X = np.random.RandomState(0).randn(60, 2)
+    y = (X[:, 0] > 0).astype(int)
+    search = GridSearchCV(LogisticRegression(), {"C": [1e-4, 1.0, 1e-2]}, cv=3)
+    search.fit(X, y)
+    display = SearchResultsDisplay.from_estimator(search)
+    widths = [bar.get_width() for bar in display.bars_]
+    assert widths == sorted(search.cv_results_["mean_test_score"], reverse=True)
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    assert labels[0] == f"C={search.best_params_['C']}"
+    best = SearchResultsDisplay.from_estimator(search, max_candidates=1)
+    assert len(best.bars_) == 1
+    with pytest.raises(TypeError, match="fitted GridSearchCV"):
+        SearchResultsDisplay.from_estimator(LogisticRegression())
+    with pytest.raises(ValueError, match="lacks mean_test_score"):
+        SearchResultsDisplay.from_cv_results({"params": [], "std_test_score": []})
+
+
+def test_saved_figure_is_a_readable_png(tmp_path):
+    display = HistoryDisplay.from_history(HISTORY)
+    display.figure_.savefig(tmp_path / "h.png")
+    image = matplotlib.image.imread(tmp_path / "h.png")
+    assert image.ndim == 3 and image.std() > 0.05
+
+
+def test_missing_matplotlib_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"skimdb\[plot\]"):
+        HistoryDisplay.from_history(HISTORY)
