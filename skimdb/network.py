@@ -384,6 +384,22 @@ class IMDBNet(KerasClassifier):
         for key, values in hist.history.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
 
+    def predict_proba(self, X):
+        """Probabilities of the two classes for each review.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The reviews' features.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Columns in the order of ``classes_``.
+        """
+        # scikeras' label encoder squeezes one sample's probabilities to shape (2,)
+        return np.reshape(super().predict_proba(X), (-1, len(self.classes_)))
+
     def _early_stopping_callback(self):
         if not self.early_stopping:
             return []
