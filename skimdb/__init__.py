@@ -1,5 +1,6 @@
 """skimdb: classify IMDB movie reviews with scikit-learn and a Keras dense network."""
 
+from skimdb.parallel import dask_backend, local_cluster, worker_env
 from skimdb.preprocessing import MultiHotVectorizer, NBLogCountRatio
 from skimdb.presets import PRESETS, make_pipeline
 from skimdb.text import ReviewEncoder
@@ -13,7 +14,10 @@ __all__ = [
     "PRESETS",
     "ReviewEncoder",
     "__version__",
+    "dask_backend",
+    "local_cluster",
     "make_pipeline",
+    "worker_env",
 ]
 
 

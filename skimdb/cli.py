@@ -7,6 +7,7 @@ options. Results go to standard output, progress to standard error. A user error
 """
 
 import argparse
+import contextlib
 import csv
 import sys
 from pathlib import Path
@@ -381,6 +382,28 @@ def _experiment_settings(args):
     return settings
 
 
+def _search_backend(args):
+    """Where the search's fits run: (context manager, n_jobs for GridSearchCV)."""
+    if not (args.scheduler or args.dask):
+        return contextlib.nullcontext(), args.n_jobs
+    from skimdb import parallel
+
+    parallel._require_distributed()  # fail before loading the data
+
+    @contextlib.contextmanager
+    def on_dask():
+        _say(f"Connecting to Dask ({args.scheduler or 'a new local cluster'}) ...")
+        with parallel.dask_backend(args.scheduler) as client:
+            nthreads = client.nthreads()
+            _say(
+                f"Dask scheduler {client.scheduler.address}: {len(nthreads)} workers, "
+                f"{sum(nthreads.values())} threads"
+            )
+            yield
+
+    return on_dask(), -1  # the dask backend runs on every worker thread
+
+
 def cmd_experiments(args):
     """The notebook's further experiments as one cross-validated grid search."""
     from sklearn.model_selection import GridSearchCV
@@ -390,6 +413,7 @@ def cmd_experiments(args):
 
     settings = _experiment_settings(args)
     args.n_train = settings["n_train"]
+    backend, n_jobs = _search_backend(args)
     (X_train, y_train), _ = _load_imdb(args, args.num_words)
     grid = {f"clf__{key}": settings[key] for key in EXPERIMENT_GRID}
     pipe = Pipeline(
@@ -410,7 +434,7 @@ def cmd_experiments(args):
         grid,
         cv=settings["cv"],
         scoring=args.scoring,
-        n_jobs=args.n_jobs,
+        n_jobs=n_jobs,
         refit=False,
         verbose=args.verbose,
     )
@@ -421,7 +445,8 @@ def cmd_experiments(args):
         f"Searching {n_candidates} candidates x {settings['cv']} folds on "
         f"{len(y_train)} reviews, {settings['epochs']} epochs each ..."
     )
-    search.fit(X_train, y_train)
+    with backend:
+        search.fit(X_train, y_train)
 
     results = search.cv_results_
     columns = [*EXPERIMENT_GRID, "mean_score", "std_score", "fit_time_s"]
@@ -677,6 +702,23 @@ def build_parser():
     )
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--verbose", type=int, default=1, help="GridSearchCV's verbosity")
+    dask = experiments.add_argument_group(
+        'on a Dask cluster (needs pip install "skimdb[dask]"; --n-jobs is then '
+        "every worker thread)"
+    ).add_mutually_exclusive_group()
+    dask.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on the Dask cluster of this scheduler, such as "
+        "tcp://10.0.0.5:8786 (start its workers with one thread each and "
+        "TF_NUM_INTRAOP_THREADS set: see the docs)",
+    )
+    dask.add_argument(
+        "--dask",
+        action="store_true",
+        help="run the fits on a local Dask cluster (LocalCluster): one worker "
+        "process per core, TensorFlow capped to one thread in each",
+    )
     experiments.set_defaults(func=cmd_experiments)
     return parser
 

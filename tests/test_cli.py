@@ -354,3 +354,20 @@ def test_python_m_skimdb_and_console_script():
     assert (result.returncode, result.stdout.split()[0]) == (0, "skimdb")
     scripts = metadata.entry_points(group="console_scripts")
     assert [ep.value for ep in scripts if ep.name == "skimdb"] == ["skimdb.cli:main"]
+
+
+def test_experiments_on_dask_without_distributed_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails
+    for option in (["--scheduler", "tcp://127.0.0.1:8786"], ["--dask"]):
+        status, out, err = _run("experiments", "--quick", *option)
+        assert status == 1 and out == ""
+        assert err.strip().splitlines() == [
+            "skimdb experiments: error: running on Dask needs dask and distributed: "
+            'pip install "skimdb[dask]"'
+        ]
+
+
+def test_experiments_scheduler_and_dask_exclude_each_other():
+    status, _, err = _run("experiments", "--dask", "--scheduler", "tcp://x:8786")
+    assert status == 2
+    assert "not allowed with argument" in err

@@ -1,0 +1,200 @@
+"""Run skimdb's searches on a Dask cluster, through joblib's dask backend.
+
+scikit-learn's ``GridSearchCV``, ``cross_val_score`` and ``cross_validate`` hand
+their fits to joblib; under ``joblib.parallel_config(backend="dask")`` joblib
+sends them to the workers of a ``distributed`` cluster. This module adds what
+TensorFlow needs on such workers, and a context manager that sets it all up:
+
+- :func:`worker_env`: the environment variables that cap TensorFlow's (and the
+  BLAS libraries') threads in a worker, so that workers sharing a machine do
+  not oversubscribe its cores;
+- :func:`local_cluster`: a ``distributed.LocalCluster`` of worker processes, one
+  fit at a time each, started with those variables;
+- :func:`dask_backend`: connects to a scheduler (or starts a local cluster) and
+  makes joblib's dask backend the active one.
+
+It needs the ``dask`` extra: ``pip install "skimdb[dask]"``.
+"""
+
+import contextlib
+
+__all__ = ["dask_backend", "local_cluster", "worker_env"]
+
+#: What to install when ``distributed`` is missing.
+INSTALL_HINT = 'pip install "skimdb[dask]"'
+
+#: Read by TensorFlow when its runtime starts, and by the BLAS/OpenMP libraries
+#: when they load: they must be in a worker's environment before either happens.
+THREAD_VARIABLES = (
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+)
+
+
+def worker_env(threads=1):
+    """Environment variables that cap a worker's TensorFlow and BLAS threads.
+
+    TensorFlow sizes its thread pools from ``TF_NUM_INTRAOP_THREADS`` and
+    ``TF_NUM_INTEROP_THREADS`` once, when its runtime starts, so the variables
+    must be set in the worker process before its first fit: pass them as
+    ``env=`` to ``LocalCluster`` (or ``Nanny``), set them in the shell that
+    starts ``dask worker``, or in the dask configuration
+    (``distributed.nanny.environ``). Setting them in an already running process
+    that has used TensorFlow has no effect.
+
+    Parameters
+    ----------
+    threads : int, default=1
+        Threads for each of TensorFlow's pools (and for OpenMP, MKL and
+        OpenBLAS) in one worker process. With one fit per worker, the number of
+        workers on a machine times ``threads`` should not exceed its cores.
+
+    Returns
+    -------
+    env : dict of str to str
+        The variables and their values, ready for ``env=``.
+
+    See Also
+    --------
+    local_cluster : A local cluster started with these variables.
+
+    Examples
+    --------
+    >>> from skimdb.parallel import worker_env
+    >>> worker_env()["TF_NUM_INTRAOP_THREADS"]
+    '1'
+    >>> sorted(worker_env(2).items())  # doctest: +NORMALIZE_WHITESPACE
+    [('MKL_NUM_THREADS', '2'), ('OMP_NUM_THREADS', '2'),
+     ('OPENBLAS_NUM_THREADS', '2'), ('TF_NUM_INTEROP_THREADS', '2'),
+     ('TF_NUM_INTRAOP_THREADS', '2')]
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+def _require_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(
+            f"running on Dask needs dask and distributed: {INSTALL_HINT}"
+        ) from None
+    return distributed
+
+
+def local_cluster(n_workers=None, *, threads=1, host="127.0.0.1", **kwargs):
+    """A ``distributed.LocalCluster`` for skimdb's fits, threads capped per worker.
+
+    Each worker is a separate process (TensorFlow releases the GIL only in
+    parts, and a process keeps each fit's Keras state apart) running one task
+    at a time, with TensorFlow's thread pools capped by :func:`worker_env`.
+
+    Parameters
+    ----------
+    n_workers : int or None, default=None
+        Worker processes; ``None`` lets ``distributed`` choose from the cores.
+    threads : int, default=1
+        TensorFlow (and BLAS) threads in each worker.
+    host : str, default="127.0.0.1"
+        Where the scheduler and workers listen: local connections only.
+    **kwargs
+        More ``LocalCluster`` arguments; ``env`` entries override
+        :func:`worker_env`'s. ``dashboard_address`` defaults to ``None`` (no
+        dashboard); pass ``":8787"`` to get one.
+
+    Returns
+    -------
+    cluster : distributed.LocalCluster
+        The running cluster; close it (or use it as a context manager).
+
+    Raises
+    ------
+    ImportError
+        When ``distributed`` is not installed (``pip install "skimdb[dask]"``).
+
+    Examples
+    --------
+    >>> from skimdb.parallel import local_cluster
+    >>> with local_cluster(n_workers=2) as cluster:  # doctest: +SKIP
+    ...     print(len(cluster.workers))
+    2
+    """
+    _require_distributed()
+    from distributed import LocalCluster
+
+    env = {**worker_env(threads), **kwargs.pop("env", {})}
+    kwargs.setdefault("dashboard_address", None)
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host=host,
+        env=env,
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def dask_backend(scheduler=None, *, n_workers=None, threads=1, **cluster_kwargs):
+    """Run joblib's parallel work (so scikit-learn's searches) on a Dask cluster.
+
+    Connects a ``distributed.Client`` to the scheduler at ``scheduler``, or,
+    without one, starts a :func:`local_cluster`; then makes joblib's dask
+    backend the active one. Inside the ``with`` block, ``GridSearchCV``,
+    ``cross_val_score`` and ``cross_validate`` send their fits to the workers
+    (give them ``n_jobs=-1``: the backend uses every worker thread). On exit
+    the client is closed, and the local cluster, if one was started, shut
+    down.
+
+    Parameters
+    ----------
+    scheduler : str or None, default=None
+        The scheduler's address, such as ``"tcp://10.0.0.5:8786"``; ``None``
+        starts a local cluster.
+    n_workers : int or None, default=None
+        Worker processes of the local cluster (ignored with ``scheduler``).
+    threads : int, default=1
+        TensorFlow threads per worker of the local cluster. The workers of an
+        existing cluster keep the environment they were started with: see
+        :func:`worker_env`.
+    **cluster_kwargs
+        More :func:`local_cluster` arguments (ignored with ``scheduler``).
+
+    Yields
+    ------
+    client : distributed.Client
+        The connected client, for instance to ``scatter`` data to the workers
+        or ``run`` a function on each.
+
+    Raises
+    ------
+    ImportError
+        When ``distributed`` is not installed (``pip install "skimdb[dask]"``).
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skimdb.parallel import dask_backend
+    >>> grid = {"clf__units": [16, 32, 64]}
+    >>> search = GridSearchCV(pipe, grid, n_jobs=-1)  # doctest: +SKIP
+    >>> with dask_backend("tcp://10.0.0.5:8786"):  # doctest: +SKIP
+    ...     search.fit(X_train, y_train)
+    """
+    _require_distributed()
+    import joblib
+    from distributed import Client
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(
+                local_cluster(n_workers, threads=threads, **cluster_kwargs)
+            )
+            client = stack.enter_context(Client(cluster, set_as_default=False))
+        else:
+            client = stack.enter_context(Client(scheduler, set_as_default=False))
+        stack.enter_context(joblib.parallel_config(backend="dask", client=client))
+        yield client
