@@ -179,10 +179,11 @@ class MultiHotVectorizer(
         ids, indptr, grams = self._fit(X)
         if ids is None:  # nothing flattened in fit: no n-grams, fixed width
             return self.transform(X)
-        return self._assemble(*self._handle_unknown(ids, indptr), grams)
+        return self._assemble(ids, indptr, grams)
 
     def _fit(self, X):
-        """Fit; return the training ids, offsets and n-gram columns when computed."""
+        """Fit; return the training ids (unknown ids handled), offsets and n-gram
+        columns, when fit had to read the ids (else ``None, None, {}``)."""
         self._validate_params()
         self._check_dtype()
         min_n, max_n = self._check_ngram_range()
@@ -218,8 +219,9 @@ class MultiHotVectorizer(
             )
         self.num_words_ = width
         self._ngram_keys = {}  # n -> sorted int64 keys of the kept n-grams
-        if max_n > 1:
+        if ids is not None:
             ids, indptr = self._handle_unknown(ids, indptr)
+        if max_n > 1:
             grams = self._learn_ngrams(ids, indptr, range(max(min_n, 2), max_n + 1))
         self.vocabulary_ = self._vocabulary()
         return ids, indptr, grams
@@ -230,8 +232,9 @@ class MultiHotVectorizer(
         Returns each order's training occurrences as ``{n: (rows, columns)}``.
         """
         candidates, doc_freq, orders_of, occurrences = [], [], [], {}
+        review_of = _review_of(indptr)
         for n in orders:
-            keys, rows = _ngram_keys(ids, indptr, n, self.num_words_)
+            keys, rows = _ngram_keys(ids, review_of, n, self.num_words_)
             unique, inverse = np.unique(keys, return_inverse=True)
             # reviews holding each n-gram: count distinct (review, n-gram) pairs
             pairs = sp.csr_matrix(
@@ -252,16 +255,16 @@ class MultiHotVectorizer(
             by_freq = np.argsort(-doc_freq[kept], kind="stable")
             kept = np.sort(kept[by_freq[: self.max_features]])
         grams, start = {}, 0
-        for n in orders:
+        for n, unique in zip(orders, candidates, strict=True):
             kept_n = kept[orders_of[kept] == n]
             self._ngram_keys[n] = keys[kept_n]
             rows, inverse = occurrences[n]
-            column = np.full(doc_freq.size, -1, dtype=np.int64)
-            column[kept_n] = np.arange(kept_n.size)
-            column = column[start + inverse]
+            column = np.full(unique.size, -1, dtype=np.int64)  # -1: not kept
+            column[kept_n - start] = np.arange(kept_n.size)
+            column = column[inverse]
             found = column >= 0
             grams[n] = rows[found], column[found]
-            start += (orders_of == n).sum()
+            start += unique.size
         return grams
 
     def _vocabulary(self):
@@ -286,15 +289,17 @@ class MultiHotVectorizer(
 
         Returns
         -------
-        X_multi_hot : scipy.sparse.csr_matrix of shape (n_reviews, num_words_)
-            1.0 where a word occurs in a review, with sorted column indices and no
-            explicit zeros.
+        X_multi_hot : scipy.sparse.csr_matrix of shape (n_reviews, n_features)
+            1.0 where a word (or a learned n-gram) occurs in a review, with sorted
+            column indices and no explicit zeros; ``n_features`` is ``num_words_``
+            plus ``len(vocabulary_)`` (without ``num_words_`` when ``min_n > 1``).
         """
         check_is_fitted(self)
         ids, indptr = self._handle_unknown(*_flatten_reviews(X))
         grams = {}
+        review_of = _review_of(indptr) if self._ngram_keys else None
         for n, vocabulary in sorted(self._ngram_keys.items()):
-            keys, rows = _ngram_keys(ids, indptr, n, self.num_words_)
+            keys, rows = _ngram_keys(ids, review_of, n, self.num_words_)
             column, found = _lookup(vocabulary, keys)
             grams[n] = rows[found], column[found]
         return self._assemble(ids, indptr, grams)
@@ -625,16 +630,21 @@ def _check_non_negative(ids, indptr):
         )
 
 
-def _ngram_keys(ids, indptr, n, base):
+def _review_of(indptr):
+    """The review index of each id, from the CSR-style offsets."""
+    return np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+
+
+def _ngram_keys(ids, rows, n, base):
     """Every run of ``n`` ids inside one review, as one int64 key, with its review.
 
-    The key of ``(a, b, c)`` is ``(a * base + b) * base + c``: unique for ids below
-    ``base``, and ordered like the tuples.
+    ``rows`` is each id's review (:func:`_review_of`). The key of ``(a, b, c)`` is
+    ``(a * base + b) * base + c``: unique for ids below ``base``, and ordered like
+    the tuples.
     """
     n_starts = ids.size - n + 1
     if n_starts <= 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
     inside = rows[:n_starts] == rows[n - 1 :]  # the run does not cross a review end
     keys = ids[:n_starts][inside].astype(np.int64)
     for k in range(1, n):
