@@ -175,16 +175,16 @@ def cmd_train(args):
     word_index = get_word_index(
         data_home=args.data_home, download_if_missing=not args.no_download
     )
-    encoder = ("text", ReviewEncoder(num_words=num_words, word_index=word_index))
-    if not notebook:  # the preset's own network; only the run options apply
-        model = make_pipeline(args.preset, random_state=args.random_state)
-        model.steps.insert(0, encoder)
-        model.set_params(
-            clf__validation_split=args.validation_split, clf__verbose=args.verbose
-        )
-        args.epochs = model[-1].epochs
-    else:
-        model = _notebook_model(args, encoder)
+    model = make_pipeline(args.preset, random_state=args.random_state)
+    model.steps.insert(
+        0, ("text", ReviewEncoder(num_words=num_words, word_index=word_index))
+    )
+    if notebook:  # every network option; the best preset keeps its own network
+        model.set_params(vec__num_words=args.num_words, **_network_options(args))
+    model.set_params(
+        clf__validation_split=args.validation_split, clf__verbose=args.verbose
+    )
+    args.epochs = model[-1].epochs
     _say(
         f"Training on {len(y_train)} reviews ({args.validation_split:g} held out for "
         f"validation), {args.epochs} epochs ..."
@@ -195,40 +195,25 @@ def cmd_train(args):
     return 0
 
 
-def _notebook_model(args, encoder):
-    """The notebook's pipeline with every network option of ``skimdb train``."""
-    from sklearn.pipeline import Pipeline
-
-    from skimdb import IMDBNet, MultiHotVectorizer
-
-    return Pipeline(
-        [
-            encoder,
-            ("vec", MultiHotVectorizer(num_words=args.num_words)),
-            (
-                "clf",
-                IMDBNet(
-                    units=args.units,
-                    hidden_layers=args.hidden_layers,
-                    activation=args.activation,
-                    loss=args.loss,
-                    optimizer=args.optimizer,
-                    learning_rate=args.learning_rate,
-                    epochs=args.epochs,
-                    batch_size=args.batch_size,
-                    validation_split=args.validation_split,
-                    dropout=args.dropout,
-                    l2=args.l2,
-                    early_stopping=args.early_stopping,
-                    n_iter_no_change=args.n_iter_no_change,
-                    shuffle=not args.no_shuffle,
-                    class_weight=args.class_weight,
-                    random_state=args.random_state,
-                    verbose=args.verbose,
-                ),
-            ),
-        ]
+def _network_options(args):
+    """``skimdb train``'s IMDBNet options, as pipeline parameters of step ``clf``."""
+    options = dict(
+        units=args.units,
+        hidden_layers=args.hidden_layers,
+        activation=args.activation,
+        loss=args.loss,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        dropout=args.dropout,
+        l2=args.l2,
+        early_stopping=args.early_stopping,
+        n_iter_no_change=args.n_iter_no_change,
+        shuffle=not args.no_shuffle,
+        class_weight=args.class_weight,
     )
+    return {f"clf__{name}": value for name, value in options.items()}
 
 
 def _report_and_save(args, model, y_train, X_test, y_test):
@@ -406,28 +391,19 @@ def _search_backend(args):
 
 def cmd_experiments(args):
     """The notebook's further experiments as one cross-validated grid search."""
-    from sklearn.model_selection import GridSearchCV
-    from sklearn.pipeline import Pipeline
+    from sklearn.model_selection import GridSearchCV, ParameterGrid
 
-    from skimdb import IMDBNet, MultiHotVectorizer
+    from skimdb import make_pipeline
 
     settings = _experiment_settings(args)
     args.n_train = settings["n_train"]
     backend, n_jobs = _search_backend(args)
     (X_train, y_train), _ = _load_imdb(args, args.num_words)
     grid = {f"clf__{key}": settings[key] for key in EXPERIMENT_GRID}
-    pipe = Pipeline(
-        [
-            ("vec", MultiHotVectorizer(num_words=args.num_words)),
-            (
-                "clf",
-                IMDBNet(
-                    epochs=settings["epochs"],
-                    batch_size=args.batch_size,
-                    random_state=args.random_state,
-                ),
-            ),
-        ]
+    pipe = make_pipeline("notebook", random_state=args.random_state).set_params(
+        vec__num_words=args.num_words,
+        clf__epochs=settings["epochs"],
+        clf__batch_size=args.batch_size,
     )
     search = GridSearchCV(
         pipe,
@@ -438,9 +414,7 @@ def cmd_experiments(args):
         refit=False,
         verbose=args.verbose,
     )
-    n_candidates = 1
-    for values in grid.values():
-        n_candidates *= len(values)
+    n_candidates = len(ParameterGrid(grid))
     _say(
         f"Searching {n_candidates} candidates x {settings['cv']} folds on "
         f"{len(y_train)} reviews, {settings['epochs']} epochs each ..."
