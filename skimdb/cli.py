@@ -48,14 +48,23 @@ def _say(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _int_at_least(minimum):
+    """An argparse type: an int no smaller than ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_at_least(1)
+_non_negative_int = _int_at_least(0)
 
 
 def _fraction(text):
@@ -155,7 +164,7 @@ def _matplotlib_or_none():
 def _shorten(text, width):
     text = " ".join(text.split())
     if width and len(text) > width:
-        return text[: width - 3] + "..."
+        return text[: max(width - 3, 0)] + "..."
     return text
 
 
@@ -320,18 +329,17 @@ def cmd_predict(args):
 def cmd_mistakes(args):
     """The misclassified reviews among the first N of the test set, as words."""
     from skimdb import ReviewEncoder
-    from skimdb.datasets import decode_review, get_word_index
+    from skimdb.datasets import get_word_index
 
     model = _load_model(args.model)
     args.n_test = args.n
     _, (X_test, y_test) = _load_imdb(args, _model_num_words(model))
     encoder = _find_step(model, ReviewEncoder)
-    if encoder is not None:
-        word_index = encoder.word_index_
-    else:
+    if encoder is None:  # a model fitted on ids alone: decode with the word index
         word_index = get_word_index(
             data_home=args.data_home, download_if_missing=not args.no_download
         )
+        encoder = ReviewEncoder(word_index=word_index).fit()
     proba = model.predict_proba(X_test)[:, 1]
     wrong = [
         i for i, (p, y) in enumerate(zip(proba, y_test, strict=True)) if (p >= 0.5) != y
@@ -340,8 +348,8 @@ def cmd_mistakes(args):
         f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
         f"(accuracy {1 - len(wrong) / len(y_test):.4f})"
     )
-    for i in wrong:
-        text = decode_review(X_test[i], word_index=word_index)
+    texts = encoder.inverse_transform([X_test[i] for i in wrong])
+    for i, text in zip(wrong, texts, strict=True):
         print()
         print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i]:.4f}")
         print(_shorten(text, args.width))
@@ -604,7 +612,10 @@ def build_parser():
         "-f", "--file", metavar="PATH", help="read reviews from PATH ('-': stdin)"
     )
     predict.add_argument(
-        "--width", type=int, default=60, help="characters of each review shown (0: all)"
+        "--width",
+        type=_non_negative_int,
+        default=60,
+        help="characters of each review shown (0: all)",
     )
     predict.set_defaults(func=cmd_predict)
 
@@ -624,7 +635,7 @@ def build_parser():
     )
     mistakes.add_argument(
         "--width",
-        type=int,
+        type=_non_negative_int,
         default=300,
         help="characters of each review shown (0: all)",
     )

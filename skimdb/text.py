@@ -9,7 +9,13 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from skimdb.datasets import get_word_index
-from skimdb.datasets._text import _check_word_index, _encode, _tokenize
+from skimdb.datasets._text import (
+    _check_word_index,
+    _decode,
+    _encode,
+    _reverse_index,
+    _tokenize,
+)
 
 __all__ = ["ReviewEncoder"]
 
@@ -154,23 +160,51 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 "X must be a sequence of reviews (e.g. a list of str); got "
                 f"{type(X).__name__}. Wrap a single review in a list: [review]."
             )
-        if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 1:  # pandas Series
+        if hasattr(X, "to_numpy"):  # a pandas Series, or a one-column DataFrame
             X = X.to_numpy()
-        if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind != "U":
+            if X.ndim == 2 and X.shape[1] == 1:
+                X = X[:, 0]
+        if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
             return X  # a numeric array of (padded) id sequences
         reviews = list(X)
+        for i, review in enumerate(reviews):
+            if isinstance(review, (bytes, np.bytes_)):
+                raise TypeError(
+                    f"Review {i} is bytes; decode it to str first "
+                    "(e.g. review.decode('utf-8'))."
+                )
         is_text = [isinstance(review, str) for review in reviews]
         if not any(is_text):
             return X
         out = np.empty(len(reviews), dtype=object)
         for i, (review, text) in enumerate(zip(reviews, is_text, strict=True)):
-            if isinstance(review, bytes):
-                raise TypeError(
-                    f"Review {i} is bytes; decode it to str first "
-                    "(e.g. review.decode('utf-8'))."
-                )
             out[i] = self._encode(review) if text else review
         return out
+
+    def inverse_transform(self, X):
+        """Decode word-id sequences back to words, as the notebook did.
+
+        Ids below ``index_from`` (padding, start, oov) and ids of no word in
+        ``word_index_`` become ``"?"``.
+
+        Parameters
+        ----------
+        X : sequence of sequences of int
+            The reviews as word ids.
+
+        Returns
+        -------
+        texts : list of str
+            One string per review.
+        """
+        check_is_fitted(self)
+        reverse = _reverse_index(  # built once for all the reviews
+            self.word_index_,
+            index_from=self.index_from,
+            start_char=self.start_char,
+            oov_char=self.oov_char,
+        )
+        return [_decode(review, reverse) for review in X]
 
     def _encode(self, text):
         return _encode(

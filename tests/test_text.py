@@ -169,3 +169,31 @@ def test_reencoding_decoded_real_reviews_gives_their_ids(real_data_home, real_im
     texts += [" ".join(words.get(i, "?") for i in ids) for ids in reviews[3:]]
     expected = [[1, *(i for i in ids[1:] if i != 2)] for ids in reviews]
     assert [list(ids) for ids in enc.transform(texts)] == expected
+
+
+def test_one_column_dataframe_is_its_reviews_not_its_label():
+    enc = ReviewEncoder(word_index={"good": 1, "film": 2}).fit()
+    frame = pd.DataFrame({"review": ["good film", "film"]})
+    out = enc.transform(frame)
+    assert [list(r) for r in out] == [[1, 4, 5], [1, 5]]
+
+
+@pytest.mark.parametrize(
+    "X", [[b"good film"], np.array([b"good film"])], ids=["list", "bytes-array"]
+)
+def test_bytes_reviews_are_refused_by_name(X):
+    enc = ReviewEncoder(word_index={"good": 1}).fit()
+    with pytest.raises(TypeError, match="Review 0 is bytes; decode it to str first"):
+        enc.transform(X)
+
+
+def test_inverse_transform_decodes_like_decode_review():
+    from skimdb.datasets import decode_review
+
+    word_index = {"good": 1, "film": 2}
+    enc = ReviewEncoder(word_index=word_index).fit()
+    ids = enc.transform(["Good film!", "bad film"])
+    assert enc.inverse_transform(ids) == ["? good film", "? ? film"]
+    assert enc.inverse_transform(ids) == [
+        decode_review(r, word_index=word_index) for r in ids
+    ]

@@ -24,6 +24,7 @@ from skimdb.datasets._text import (
     _check_word_index,
     _decode,
     _encode,
+    _reverse_index,
     _tokenize,
 )
 
@@ -324,7 +325,10 @@ def decode_review(
     oov_char = _check_id_param(oov_char, "oov_char", allow_none=True)
     word_index = _resolve_word_index(word_index, data_home)
     return _decode(
-        ids, word_index, index_from=index_from, start_char=start_char, oov_char=oov_char
+        ids,
+        _reverse_index(
+            word_index, index_from=index_from, start_char=start_char, oov_char=oov_char
+        ),
     )
 
 
