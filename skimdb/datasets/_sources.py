@@ -18,6 +18,7 @@ stale.
 import contextlib
 import gzip
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -27,7 +28,6 @@ import tempfile
 import urllib.request
 import warnings
 import zlib
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -215,7 +215,7 @@ def _rebuild_from_aclimdb(tarball, word_index):
     raw : _RawIMDB
         The raw arrays, in the order of Keras' ``imdb.npz``.
     """
-    lookup = defaultdict(int, {w.encode("utf-8"): r for w, r in word_index.items()})
+    lookup = {w.encode("utf-8"): r for w, r in word_index.items()}
     found = {(split, label): [] for split in _SPLITS for label in ("pos", "neg")}
     missing_train = {}
     with _gc_paused(), _open_archive(tarball) as archive:
@@ -234,7 +234,9 @@ def _rebuild_from_aclimdb(tarball, word_index):
             words = _tokenize_bytes(data)
             # Unknown words map to 0 (ranks start at 1).
             ranks = np.fromiter(
-                map(lookup.__getitem__, words), dtype=np.int32, count=len(words)
+                map(lookup.get, words, itertools.repeat(0)),
+                dtype=np.int32,
+                count=len(words),
             )
             unknown = ranks == 0
             if unknown.any():
