@@ -2,6 +2,7 @@
 
 import array
 import numbers
+import struct
 
 import numpy as np
 import scipy.sparse as sp
@@ -306,26 +307,24 @@ class MultiHotVectorizer(
 
     def _assemble(self, ids, indptr, grams):
         """The output matrix: a CSR block of word columns, then one per n-gram order."""
-        n_reviews = indptr.size - 1
         dtype = np.dtype(self.dtype)
         blocks = []
         if self.ngram_range[0] == 1:
-            blocks.append(
-                sp.csr_matrix(
-                    (np.ones(ids.size, dtype), ids, indptr),
-                    shape=(n_reviews, self.num_words_),
-                )
-            )
+            blocks.append(_multi_hot(ids, indptr, self.num_words_, dtype))
         for n, (rows, columns) in sorted(grams.items()):
             blocks.append(
-                sp.csr_matrix(
-                    (np.ones(rows.size, dtype), columns, _row_offsets(rows, indptr)),
-                    shape=(n_reviews, self._ngram_keys[n].size),
+                _multi_hot(
+                    columns,
+                    _row_offsets(rows, indptr),
+                    self._ngram_keys[n].size,
+                    dtype,
                 )
             )
-        X_out = blocks[0] if len(blocks) == 1 else sp.hstack(blocks, format="csr")
-        X_out.sum_duplicates()  # sorts each row's columns and merges repeats (summing)
-        X_out.data.fill(1)
+        if len(blocks) == 1:
+            return blocks[0]
+        # canonical blocks side by side stay canonical: rows are sorted and unique
+        X_out = sp.hstack(blocks, format="csr")
+        X_out.has_canonical_format = True
         return X_out
 
     def _handle_unknown(self, ids, indptr):
@@ -563,6 +562,10 @@ def _flatten_reviews(X):
         return ids, indptr
     if isinstance(X, np.ndarray) and X.ndim != 1:
         raise TypeError(f"X as an object array must be 1-d; got {X.ndim}-d.")
+    flat = _read_int_lists(X)
+    if flat is not None:
+        _check_non_negative(*flat)
+        return flat
 
     # Hand-written loop: array.array('q').fromlist is the fastest type-checked way
     # to gather Python ints (it refuses floats, strings and None, unlike np.fromiter).
@@ -587,6 +590,29 @@ def _flatten_reviews(X):
     ids = np.frombuffer(ids, dtype=np.int64)
     _check_non_negative(ids, indptr)
     return ids, indptr
+
+
+def _read_int_lists(X):
+    """The fast path of :func:`_flatten_reviews`: reviews that are all lists of ints
+    in int32 range, read into int32 ids and int64 offsets; ``None`` for anything
+    else (the general path then reads it, or names the bad element).
+    """
+    # Hand-written: struct packs a list's ints in one C loop, type-checked (floats,
+    # strings and None raise struct.error), about 2x faster than array.fromlist.
+    packers, chunks = {}, []
+    try:
+        for review in X:
+            if type(review) is not list:
+                return None
+            pack = packers.get(len(review))
+            if pack is None:
+                pack = packers[len(review)] = struct.Struct(f"={len(review)}i").pack
+            chunks.append(pack(*review))
+    except struct.error:
+        return None
+    indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, chunks), np.int64, len(chunks)) // 4, out=indptr[1:])
+    return np.frombuffer(b"".join(chunks), dtype=np.int32), indptr
 
 
 def _review_array(review, i):
@@ -670,6 +696,49 @@ def _lookup(sorted_keys, keys):
     where = np.searchsorted(sorted_keys, distinct).clip(max=sorted_keys.size - 1)
     found = sorted_keys[where] == distinct
     return where[inverse], found[inverse]
+
+
+#: Ids sorted at a time by :func:`_multi_hot`: small enough to sort in cache.
+_SORT_CHUNK = 2**16
+
+
+def _multi_hot(columns, indptr, width, dtype):
+    """Canonical CSR (sorted unique columns, values 1) of row-grouped ``columns``.
+
+    Each row's columns are merged by sorting the keys ``row * width + column``, a
+    chunk of whole rows at a time: the chunks' key ranges follow one another, so
+    sorting each is sorting all, and each sort stays in cache. Hand-written: scipy's
+    ``sum_duplicates`` sorts row by row and is about 5x slower here.
+    """
+    n_rows = indptr.size - 1
+    starts = np.searchsorted(indptr, np.arange(0, indptr[-1], _SORT_CHUNK), "right")
+    bounds = np.unique(np.concatenate(([0], starts - 1, [n_rows])))
+    counts = np.zeros(n_rows, dtype=np.int64)
+    kept = []
+    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = int(last - first)
+        key_dtype = np.int32 if rows * width < 2**31 else np.int64
+        keys = np.repeat(
+            np.arange(rows, dtype=key_dtype) * key_dtype(width),
+            np.diff(indptr[first : last + 1]),
+        )
+        keys += columns[indptr[first] : indptr[last]]
+        keys.sort()
+        unique = np.empty(keys.size, dtype=bool)
+        unique[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=unique[1:])
+        keys = keys[unique]
+        row = keys // width
+        counts[first:last] = np.bincount(row, minlength=rows)
+        kept.append(keys - row * width)
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    indices = np.concatenate(kept) if kept else np.empty(0, np.int32)
+    X = sp.csr_matrix(
+        (np.ones(indices.size, dtype), indices, offsets), shape=(n_rows, width)
+    )
+    X.has_canonical_format = True
+    return X
 
 
 def _row_offsets(rows, indptr):

@@ -87,7 +87,61 @@ def test_vectorizer_agrees_with_the_reference_for_any_width(X, params):
         return
     out = vec.transform(container(X))
     assert sp.isspmatrix_csr(out) and out.shape == (len(X), width)
-    assert out.has_canonical_format and (out.data == 1).all()
+    assert_canonical(out)
+    assert (out.data == 1).all()
+    np.testing.assert_array_equal(out.toarray(), expected)
+
+
+def assert_canonical(X):
+    """Sorted, unique columns in every row, checked on the arrays themselves (the
+    matrix's own ``has_canonical_format`` flag may have been set by its maker)."""
+    assert X.has_canonical_format
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    same_row = rows[1:] == rows[:-1]
+    assert (np.diff(X.indices)[same_row] > 0).all()
+
+
+# ids of every size a Python list can hold for a review, in every int type
+big_ids = st.one_of(
+    st.integers(0, 400),
+    st.integers(2**31 - 3, 2**31 + 3),
+    st.integers(0, 2**62),
+)
+mixed_reviews = st.lists(
+    st.lists(
+        st.tuples(big_ids, st.sampled_from([int, np.int64, np.uint32, bool])),
+        max_size=25,
+    ),
+    min_size=1,
+    max_size=15,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    X=mixed_reviews,
+    handle_unknown=st.sampled_from(["oov", "ignore"]),
+    chunk=st.sampled_from([1, 3, 2**16]),
+)
+def test_lists_of_any_int_read_like_int64_arrays(X, handle_unknown, chunk):
+    import skimdb.preprocessing
+
+    def cast(value, kind):
+        if kind is bool:
+            return bool(value % 2)
+        if kind is np.uint32:
+            return np.uint32(value % 2**32)
+        return kind(value)
+
+    lists = [[cast(v, kind) for v, kind in review] for review in X]
+    arrays = [np.asarray([int(v) for v in review], dtype=np.int64) for review in lists]
+    vec = MultiHotVectorizer(num_words=300, handle_unknown=handle_unknown)
+    # any size of sort chunk gives the same matrix (tiny ones split every review)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(skimdb.preprocessing, "_SORT_CHUNK", chunk)
+        out = vec.fit_transform(lists)
+    assert_canonical(out)
+    expected = reference(arrays, 300, handle_unknown, vec.oov_id)
     np.testing.assert_array_equal(out.toarray(), expected)
 
 
