@@ -14,6 +14,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skimdb._training import EpochTrainer, fit_model, predict_chunks
+
 __all__ = ["IMDBNet"]
 
 _LOSSES = {"binary_crossentropy", "mse", "mean_squared_error"}
@@ -349,40 +351,50 @@ class IMDBNet(KerasClassifier):
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
-        # scikeras seeds Python's, numpy's and TensorFlow's global generators around
-        # fit; here the shuffle is a stateless op seeded from random_state.
-        arrays = [np.asarray(y, dtype=np.float32)]
-        if sample_weight is not None:
-            arrays.append(np.asarray(sample_weight, dtype=np.float32))
-        validation_data = None
+        # Keras' Model.fit is replaced by skimdb._training (one traced graph per
+        # epoch, about 3x faster here); scikeras also seeded Python's, numpy's and
+        # TensorFlow's global generators around fit, while the shuffle here is drawn
+        # from random_state alone.
+        y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0], dtype=np.float32)
+        sample_weight = np.asarray(sample_weight, dtype=np.float32)
+        validation = None
         if self.validation_split:
             split = int(math.floor(X.shape[0] * (1.0 - self.validation_split)))
-            validation_data = _sparse_dataset(
-                X[split:], [a[split:] for a in arrays], batch_size=self.batch_size
-            )
-            X, arrays = X[:split], [a[:split] for a in arrays]
+            validation = X[split:], y[split:], sample_weight[split:]
+            X, y, sample_weight = X[:split], y[:split], sample_weight[:split]
         if not warm_start or not hasattr(self, "history_"):
             self.history_ = {}
-        done = len(self.history_.get("loss", ()))  # epochs trained before: new orders
-        train = _sparse_dataset(
+        trainer = getattr(self, "_trainer", None)
+        if (
+            trainer is None
+            or trainer.model is not self.model_
+            or trainer.batch_size != self.batch_size
+        ):
+            trainer = self._trainer = EpochTrainer(self.model_, self.batch_size)
+        history = fit_model(
+            trainer,
             X,
-            arrays,
-            batch_size=self.batch_size,
-            epochs=range(done, done + epochs),
-            shuffle_seed=self._shuffle_seed if self.shuffle else None,
-        )
-        hist = self.model_.fit(
-            train,
-            validation_data=validation_data,
-            epochs=initial_epoch + epochs,
+            y,
+            sample_weight,
+            epochs=epochs,
             initial_epoch=initial_epoch,
-            steps_per_epoch=math.ceil(X.shape[0] / self.batch_size),
+            # epochs trained before draw new orders
+            first_order_epoch=len(self.history_.get("loss", ())),
+            shuffle_seed=self._shuffle_seed if self.shuffle else None,
+            validation=validation,
             callbacks=self._fit_callbacks + self._early_stopping_callback(),
             verbose=self.verbose,
-            shuffle=False,  # the dataset is already shuffled, per epoch
         )
-        for key, values in hist.history.items():
-            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        for key, values in history.items():
+            self.history_.setdefault(key, []).extend(values)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in _TRANSIENT_ATTRIBUTES:
+            state.pop(name, None)
+        return state
 
     def predict_proba(self, X):
         """Probabilities of the two classes for each review.
@@ -412,16 +424,9 @@ class IMDBNet(KerasClassifier):
         ]
 
     def _predict_raw(self, X, **kwargs):
-        # Calling the model eagerly on large sparse chunks skips the tracing of
-        # Keras' predict function and its per-batch dataset machinery, which
-        # cost more than the arithmetic here.
         check_is_fitted(self)
         X, _ = self._validate_data(X)
-        chunks = [
-            self.model_(_to_sparse_tensor(X[start : start + _PREDICT_CHUNK]))
-            for start in range(0, X.shape[0], _PREDICT_CHUNK)
-        ]
-        return np.concatenate([np.asarray(chunk) for chunk in chunks])
+        return predict_chunks(self.model_, X)
 
 
 @keras.saving.register_keras_serializable(package="skimdb")
@@ -443,15 +448,9 @@ class _SparseDense(keras.layers.Dense):
         return self.activation(outputs) if self.activation is not None else outputs
 
 
-#: Rows per eager forward pass at prediction: bounds the sparse tensor's memory.
-_PREDICT_CHUNK = 8192
-
-
-def _to_sparse_tensor(X):
-    """A canonical CSR matrix as a ``tf.SparseTensor`` (same order, no densifying)."""
-    rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
-    indices = np.stack([rows, X.indices.astype(np.int64)], axis=1)
-    return tf.SparseTensor(indices, X.data, dense_shape=X.shape)
+#: Attributes rebuilt when needed and never saved: the trainer holds a traced
+#: tf.function of the current network.
+_TRANSIENT_ATTRIBUTES = ("_trainer",)
 
 
 def _seeds(random_state, n):
@@ -481,44 +480,3 @@ def _as_canonical_csr(X):
         X = X.copy()
         X.sum_duplicates()
     return X
-
-
-def _sparse_dataset(X, arrays=(), *, batch_size, epochs=range(1), shuffle_seed=None):
-    """A ``tf.data`` pipeline of ``tf.SparseTensor`` batches of the CSR matrix ``X``.
-
-    Each batch is gathered from ``X``'s rows in TensorFlow, so nothing is densified
-    and no scipy matrix is converted batch by batch in Python. With a seed, each
-    epoch's order is a stateless shuffle of ``(seed, epoch)``: reproducible, and
-    independent of any global random state. All ``epochs`` are in one pass.
-    """
-    n, width = X.shape
-    indptr = X.indptr.astype(np.int64)
-    # validate=False: X is canonical CSR already (see _as_canonical_csr)
-    columns = tf.RaggedTensor.from_row_splits(
-        X.indices.astype(np.int64), indptr, validate=False
-    )
-    values = tf.RaggedTensor.from_row_splits(X.data, indptr, validate=False)
-    arrays = [tf.constant(a) for a in arrays]
-
-    def epoch_order(epoch):
-        order = tf.range(n, dtype=tf.int64)
-        if shuffle_seed is not None:
-            seed = tf.stack([tf.constant(shuffle_seed, tf.int64), epoch])
-            order = tf.random.experimental.stateless_shuffle(order, seed=seed)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-
-    def gather(rows):
-        cols = tf.gather(columns, rows)
-        batch = tf.SparseTensor(
-            indices=tf.stack([cols.value_rowids(), cols.flat_values], axis=1),
-            values=tf.gather(values, rows).flat_values,
-            dense_shape=tf.stack([tf.size(rows, out_type=tf.int64), width]),
-        )
-        return (batch, *(tf.gather(a, rows) for a in arrays))
-
-    batches = tf.data.Dataset.range(epochs.start, epochs.stop).flat_map(epoch_order)
-    # flat_map hides the length from Keras, which would then warn that the data ran out
-    batches = batches.apply(
-        tf.data.experimental.assert_cardinality(len(epochs) * math.ceil(n / batch_size))
-    )
-    return batches.map(gather).prefetch(tf.data.AUTOTUNE)

@@ -279,7 +279,7 @@ def _describe_imdbnet(net, prefix, folder, arrays):
         "params": _encode_params(net, prefix),
         "fitted": fitted,
         "model": model_file,
-        "attributes": sorted(vars(net)),
+        "attributes": _saved_attributes(net),
     }
 
 
@@ -420,12 +420,21 @@ def _rebuild_imdbnet(description, folder, arrays):
     net._shuffle_seed = int(fitted["_shuffle_seed"])
     if "feature_names_in_" in fitted:
         net.feature_names_in_ = np.array(fitted["feature_names_in_"], dtype=object)
-    if sorted(vars(net)) != description["attributes"]:
+    attributes = _saved_attributes(net)
+    if attributes != description["attributes"]:
+        differ = sorted(set(description["attributes"]) ^ set(attributes))
         raise ValueError(
             "The saved IMDBNet's fitted attributes differ from this version's "
-            f"({sorted(set(description['attributes']) ^ set(vars(net)))}); load it "
-            "with the skimdb, scikeras and Keras versions that saved it."
+            f"({differ}); load it with the skimdb, scikeras and Keras versions that "
+            "saved it."
         )
     if not np.array_equal(net.classes_, classes):
         raise ValueError(f"classes_ {net.classes_!r} rebuilt as {classes!r}")
     return net
+
+
+def _saved_attributes(net):
+    """The names of ``net``'s attributes that a save records (not the transient)."""
+    from skimdb.network import _TRANSIENT_ATTRIBUTES
+
+    return sorted(set(vars(net)) - set(_TRANSIENT_ATTRIBUTES))

@@ -17,7 +17,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skimdb import IMDBNet, MultiHotVectorizer
-from skimdb.network import _sparse_dataset
+from skimdb._training import epoch_order, to_sparse_tensor
 
 # Each entry says why Keras (or scikeras, which IMDBNet must subclass) cannot comply.
 EXPECTED_FAILED_CHECKS = {
@@ -143,6 +143,40 @@ def test_history_has_per_epoch_loss_and_accuracy(toy):
     assert all(len(v) == 3 for v in net.history_.values())
 
 
+def _keras_batches(X, *arrays, batch_size):
+    """``(X, *arrays)`` in order, as Keras' own ``fit`` and ``evaluate`` take them."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((to_sparse_tensor(X), *arrays)).batch(
+        batch_size
+    )
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("hidden_layers", [0, 2])
+def test_training_matches_keras_fit(toy, weighted, hidden_layers):
+    # IMDBNet runs its own epoch loop instead of keras.Model.fit: from the same
+    # initial weights and batches, it must reach the weights and report the
+    # per-epoch loss and accuracy that Keras' fit does.
+    X, y = toy
+    w = np.linspace(0.2, 2.0, X.shape[0]).astype("float32") if weighted else None
+    params = dict(
+        epochs=3, batch_size=64, hidden_layers=hidden_layers, l2=1e-3, shuffle=False
+    )
+    net = IMDBNet(random_state=0, **params).fit(X, y, sample_weight=w)
+    keras_net = IMDBNet(random_state=0, **params).initialize(X, y)
+    arrays = [y.astype("float32")[:, None]] + ([] if w is None else [w])
+    history = keras_net.model_.fit(
+        _keras_batches(X, *arrays, batch_size=64), epochs=3, shuffle=False, verbose=0
+    ).history
+    for ours, theirs in zip(
+        net.model_.get_weights(), keras_net.model_.get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(net.history_["loss"], history["loss"], rtol=1e-5)
+    np.testing.assert_allclose(net.history_["accuracy"], history["accuracy"], rtol=1e-6)
+
+
 def test_validation_split_holds_out_the_end_like_keras(toy):
     X, y = toy
     net = IMDBNet(
@@ -154,13 +188,33 @@ def test_validation_split_holds_out_the_end_like_keras(toy):
         X[:450], y[:450]
     )
     assert net.history_["loss"] == pytest.approx(fresh.history_["loss"])
-    assert net.history_["val_loss"][0] == pytest.approx(
-        fresh.model_.evaluate(
-            _sparse_dataset(X[450:], [y[450:].astype("float32")], batch_size=1000),
-            verbose=0,
-        )[0],
-        rel=1e-5,
+    val_loss, val_accuracy = fresh.model_.evaluate(
+        _keras_batches(X[450:], y[450:].astype("float32")[:, None], batch_size=64),
+        verbose=0,
     )
+    assert net.history_["val_loss"][0] == pytest.approx(val_loss, rel=1e-5)
+    assert net.history_["val_accuracy"][0] == pytest.approx(val_accuracy)
+
+
+def test_callbacks_see_every_epoch_and_can_stop_training(toy):
+    import keras
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen.append((epoch, sorted(logs)))
+            if epoch == 1:
+                self.model.stop_training = True
+
+    X, y = toy
+    callback = StopAfterTwo()
+    net = IMDBNet(epochs=5, validation_split=0.2, callbacks=[callback]).fit(X, y)
+    names = ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert callback.seen == [(0, names), (1, names)]
+    assert len(net.history_["loss"]) == 2
 
 
 def test_same_random_state_same_predictions(toy):
@@ -186,17 +240,23 @@ def test_random_state_leaves_global_generators_alone(toy):
 
 
 def test_shuffle_differs_per_epoch_and_is_seeded():
-    X = sp.csr_matrix(np.arange(1, 11, dtype=np.float32).reshape(-1, 1))
+    first = [epoch_order(10, 5, epoch) for epoch in range(3)]
+    assert len({tuple(order) for order in first}) == 3  # each epoch its own order
+    assert all(sorted(order) == list(range(10)) for order in first)
+    assert all(
+        np.array_equal(a, epoch_order(10, 5, epoch)) for epoch, a in enumerate(first)
+    )
+    assert not np.array_equal(epoch_order(10, 6, 0), first[0])
 
-    def orders(seed):
-        ds = _sparse_dataset(X, batch_size=10, epochs=range(3), shuffle_seed=seed)
-        return [tuple(batch[0].values.numpy()) for batch in ds]
 
-    first = orders(5)
-    assert len(set(first)) == 3  # each epoch its own order
-    assert all(sorted(o) == list(range(1, 11)) for o in first)
-    assert orders(5) == first
-    assert orders(6) != first
+def test_shuffle_changes_training_and_is_reproducible(toy):
+    X, y = toy
+    fits = [
+        IMDBNet(epochs=2, shuffle=shuffle, random_state=0).fit(X, y).predict_proba(X)
+        for shuffle in (True, True, False)
+    ]
+    np.testing.assert_array_equal(fits[0], fits[1])
+    assert not np.allclose(fits[0], fits[2])
 
 
 @pytest.mark.parametrize(
@@ -217,14 +277,13 @@ def test_sparse_input_reaches_keras_sparse_without_lil(toy, to_sparse, monkeypat
     np.testing.assert_allclose(net.predict_proba(to_sparse(X)), reference, rtol=1e-6)
 
 
-def test_batches_are_sparse_tensors(toy):
+def test_sparse_tensor_holds_the_csr_matrix(toy):
     import tensorflow as tf
 
-    X, y = toy
-    spec = _sparse_dataset(X, [y], batch_size=64).element_spec
-    assert isinstance(spec[0], tf.SparseTensorSpec)
-    batch = next(iter(_sparse_dataset(X, batch_size=64)))[0]
-    np.testing.assert_array_equal(tf.sparse.to_dense(batch).numpy(), X[:64].toarray())
+    X, _ = toy
+    tensor = to_sparse_tensor(X[:64])
+    assert isinstance(tensor, tf.SparseTensor)
+    np.testing.assert_array_equal(tf.sparse.to_dense(tensor).numpy(), X[:64].toarray())
 
 
 def test_dense_input_gives_the_same_model(toy):
