@@ -70,7 +70,9 @@ class IMDBNet(KerasClassifier):
     class_weight : dict, "balanced" or None, default=None
         Weights per class, as in scikit-learn.
     callbacks : list of keras.callbacks.Callback or None, default=None
-        Keras callbacks for training, such as ``EarlyStopping``.
+        Keras callbacks for training, such as ``EarlyStopping``. Each epoch runs
+        as one TensorFlow graph call, so batch hooks are called once per epoch
+        (as with ``fit(steps_per_execution=...)``); epoch hooks as usual.
     warm_start : bool, default=False
         Whether ``fit`` continues training the current network rather than
         building a new one.
