@@ -33,6 +33,7 @@ from skimdb.datasets._keras import (
     _check_load_params,
     _RawIMDB,
     _RawSplit,
+    _to_object_array,
 )
 from skimdb.datasets._text import _tokenize, _tokenize_bytes
 
@@ -650,6 +651,22 @@ def test_load_data_validates_arguments(kwargs, error, match, fake_home):
     kwargs = {"data_home": fake_home, **kwargs}
     with pytest.raises(error, match=match):
         load_data(**kwargs)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ids=st.lists(st.integers(0, 300) | st.integers(0, 2**31 - 1), max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=6),
+)
+def test_object_array_holds_the_ids_as_lists_of_python_ints(ids, cuts):
+    values = np.asarray(ids, dtype=np.int32)
+    offsets = np.asarray(sorted({0, len(ids), *[c for c in cuts if c <= len(ids)]}))
+    out = _to_object_array(values, offsets.astype(np.int64))
+    assert len(out) == len(offsets) - 1
+    for review, start, stop in zip(out, offsets[:-1], offsets[1:], strict=True):
+        assert type(review) is list
+        assert review == ids[start:stop]
+        assert all(type(i) is int for i in review)
 
 
 def test_load_data_accepts_numpy_ints(fake_home):

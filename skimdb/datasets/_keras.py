@@ -135,13 +135,28 @@ def _gc_paused(*, promote=False):
 def _to_object_array(values, offsets):
     """A 1-D object array whose items are lists of Python ints (one per review)."""
     with _gc_paused(promote=True):
-        flat = values.tolist()
+        flat = _shared_ints(values).tolist()
         bounds = offsets.tolist()
         out = np.empty(len(bounds) - 1, dtype=object)
         for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             out[i] = flat[start:stop]
         del flat
     return out
+
+
+def _shared_ints(values):
+    """``values`` as an object array of Python ints, one int object per distinct
+    value, shared by all its occurrences.
+
+    ``values.tolist()`` makes a new int object for each of the 11.7 million ids
+    above 256 (most of them): about 0.7 s, 70% of loading, and 330 MB. Indexing
+    a pool of the distinct ints copies references instead, and code reading the
+    lists later (the vectorizer) finds the few thousand ints in cache.
+    """
+    top = int(values.max()) + 1 if values.size else 0
+    if top > 2 * values.size:  # sparse huge ids: a pool would cost more than it saves
+        return values.astype(object)
+    return np.arange(top).astype(object)[values]
 
 
 def _gather(ids, offsets, order):
