@@ -17,7 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["EpochTrainer", "fit_model"]
+__all__ = [
+    "EpochTrainer",
+    "epoch_order",
+    "fit_model",
+    "predict_chunks",
+    "to_sparse_tensor",
+]
 
 #: Rows per forward pass when evaluating: bounds the sparse tensor's memory.
 _EVAL_CHUNK = 8192
@@ -38,6 +44,11 @@ class EpochTrainer:
         self.model = model
         self.batch_size = int(batch_size)
         self.n_features = int(model.inputs[0].shape[-1])
+        if self.n_features > np.iinfo(np.int32).max:  # columns travel as int32
+            raise ValueError(
+                f"IMDBNet takes at most {np.iinfo(np.int32).max} input features, "
+                f"got {self.n_features}; lower num_words or max_features."
+            )
         signature = [
             tf.TensorSpec([None], tf.int32),  # row of each stored value
             tf.TensorSpec([None], tf.int32),  # its column

@@ -451,3 +451,14 @@ def test_early_stopping_needs_a_validation_split(toy):
     X, y = toy
     with pytest.raises(ValueError, match="set validation_split > 0"):
         IMDBNet(early_stopping=True).fit(X, y)
+
+
+def test_trainer_refuses_more_columns_than_int32_holds():
+    from types import SimpleNamespace
+
+    from skimdb._training import EpochTrainer
+
+    # a real network this wide would need terabytes; the check names the limit
+    too_wide = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 2**31))])
+    with pytest.raises(ValueError, match="at most 2147483647 input features"):
+        EpochTrainer(too_wide, batch_size=512)
