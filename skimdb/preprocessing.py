@@ -238,11 +238,7 @@ class MultiHotVectorizer(
             keys, rows = _ngram_keys(ids, review_of, n, self.num_words_)
             unique, inverse = np.unique(keys, return_inverse=True)
             # reviews holding each n-gram: count distinct (review, n-gram) pairs
-            pairs = sp.csr_matrix(
-                (np.ones(keys.size, bool), inverse, _row_offsets(rows, indptr)),
-                shape=(indptr.size - 1, unique.size),
-            )
-            pairs.sum_duplicates()
+            pairs = _multi_hot(inverse, _row_offsets(rows, indptr), unique.size, bool)
             candidates.append(unique)
             doc_freq.append(np.bincount(pairs.indices, minlength=unique.size))
             orders_of.append(np.full(unique.size, n))
