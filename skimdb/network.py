@@ -201,18 +201,7 @@ class IMDBNet(KerasClassifier):
         self : IMDBNet
             The fitted classifier.
         """
-        self._validate_params()
-        self._check_keras_names()
-        if self.early_stopping and not self.validation_split:
-            raise ValueError(
-                "early_stopping=True watches the validation loss: set "
-                "validation_split > 0 (for instance 0.1) as well."
-            )
-        if self.validation_split and int(len(y) * (1 - self.validation_split)) < 1:
-            raise ValueError(
-                f"validation_split={self.validation_split} leaves no training sample "
-                f"out of {len(y)}; lower it."
-            )
+        self._check_params()
         return super().fit(X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -234,8 +223,7 @@ class IMDBNet(KerasClassifier):
         self : IMDBNet
             The classifier, trained one epoch further.
         """
-        self._validate_params()
-        self._check_keras_names()
+        self._check_params()
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     # --- the network --------------------------------------------------------------
@@ -284,6 +272,16 @@ class IMDBNet(KerasClassifier):
         if self.learning_rate is not None:
             config["learning_rate"] = self.learning_rate
         return type(optimizer).from_config(config)  # a fresh copy, never shared
+
+    def _check_params(self):
+        """Check the parameters before any network is built (fit and partial_fit)."""
+        self._validate_params()
+        self._check_keras_names()
+        if self.early_stopping and not self.validation_split:
+            raise ValueError(
+                "early_stopping=True watches the validation loss: set "
+                "validation_split > 0 (for instance 0.1) as well."
+            )
 
     def _check_keras_names(self):
         for name, lookup in (
@@ -363,7 +361,15 @@ class IMDBNet(KerasClassifier):
         sample_weight = np.asarray(sample_weight, dtype=np.float32)
         validation = None
         if self.validation_split:
+            # as Keras: the first floor(n * (1 - validation_split)) samples train
             split = int(math.floor(X.shape[0] * (1.0 - self.validation_split)))
+            if not 0 < split < X.shape[0]:
+                raise ValueError(
+                    f"validation_split={self.validation_split} leaves "
+                    f"{'no training' if split < 1 else 'no validation'} sample out "
+                    f"of {X.shape[0]}; "
+                    f"{'lower' if split < 1 else 'raise'} it, or pass more samples."
+                )
             validation = X[split:], y[split:], sample_weight[split:]
             X, y, sample_weight = X[:split], y[:split], sample_weight[:split]
         if not warm_start or not hasattr(self, "history_"):

@@ -462,3 +462,26 @@ def test_trainer_refuses_more_columns_than_int32_holds():
     too_wide = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 2**31))])
     with pytest.raises(ValueError, match="at most 2147483647 input features"):
         EpochTrainer(too_wide, batch_size=512)
+
+
+@pytest.mark.parametrize(
+    "validation_split, n, match",
+    [
+        (0.9, 1, "leaves no training sample out of 1"),
+        (1e-17, 600, "no validation sample"),
+    ],
+)
+def test_validation_split_that_empties_a_side_is_refused(
+    toy, validation_split, n, match
+):
+    # fit and partial_fit alike: neither may train on, or validate on, nothing
+    X, y = toy
+    net = IMDBNet(validation_split=validation_split)
+    with pytest.raises(ValueError, match=match):
+        net.fit(X[:n], y[:n]) if n > 1 else net.partial_fit(X[:n], y[:n], [0, 1])
+
+
+def test_partial_fit_with_early_stopping_needs_a_validation_split(toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="set validation_split > 0"):
+        IMDBNet(early_stopping=True).partial_fit(X, y)
