@@ -472,7 +472,7 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self,
             X,
             y,
-            accept_sparse=("csr", "csc", "coo"),
+            accept_sparse=("csr", "csc"),  # COO becomes CSR: fit selects rows
             dtype=(np.float64, np.float32),
         )
         check_non_negative(X, "NBLogCountRatio (input X)")

@@ -256,6 +256,18 @@ def test_nb_log_count_ratio_matches_wang_and_manning():
     assert list(nb.classes_) == ["neg", "pos"]
 
 
+@pytest.mark.parametrize("to_sparse", [sp.coo_matrix, sp.csc_matrix, np.asarray])
+def test_nb_log_count_ratio_takes_any_format_alike(to_sparse):
+    rng = np.random.RandomState(0)
+    X = sp.random(40, 6, density=0.4, format="csr", random_state=rng)
+    y = rng.randint(0, 2, 40)
+    expected = NBLogCountRatio().fit(X, y).log_count_ratio_
+    other = X.toarray() if to_sparse is np.asarray else to_sparse(X)
+    np.testing.assert_allclose(
+        NBLogCountRatio().fit(other, y).log_count_ratio_, expected
+    )
+
+
 def test_nb_log_count_ratio_refuses_bad_input():
     with pytest.raises(ValueError, match="exactly two classes; y holds 3 classes"):
         NBLogCountRatio().fit(np.ones((3, 2)), [0, 1, 2])
