@@ -8,9 +8,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from skimdb.datasets import get_word_index
+from skimdb.datasets import _resolve_word_index
 from skimdb.datasets._text import (
-    _check_word_index,
+    _check_id_param,
+    _check_sequence,
     _decode,
     _encode,
     _reverse_index,
@@ -128,10 +129,11 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             The fitted encoder.
         """
         self._validate_params()
-        if self.word_index is None:
-            word_index = get_word_index(data_home=self.data_home)
-        else:
-            word_index = _check_word_index(self.word_index)
+        # the same checks as encode_review: no bools, ids within int32
+        _check_id_param(self.num_words, "num_words", allow_none=True, minimum=1)
+        for name in ("index_from", "start_char", "oov_char"):
+            _check_id_param(getattr(self, name), name, allow_none=name != "index_from")
+        word_index = _resolve_word_index(self.word_index, self.data_home)
         limit = None if self.num_words is None else self.num_words - self.index_from
         self.word_index_ = {
             word: int(rank)
@@ -204,7 +206,14 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             start_char=self.start_char,
             oov_char=self.oov_char,
         )
-        return [_decode(review, reverse) for review in X]
+        texts = []
+        for i, review in enumerate(X):
+            try:
+                review = _check_sequence(review)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"Review {i}: {exc}") from None
+            texts.append(_decode(review, reverse))
+        return texts
 
     def _encode(self, text):
         return _encode(

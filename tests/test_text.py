@@ -132,6 +132,23 @@ def test_bad_parameters_are_named(params, name):
         ReviewEncoder(**{"word_index": WORD_INDEX, **params}).fit()
 
 
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"index_from": True}, TypeError, "index_from must be an int, got bool"),
+        ({"start_char": False}, TypeError, "start_char must be an int or None"),
+        ({"num_words": 2**40}, ValueError, "num_words"),
+    ],
+)
+def test_parameters_are_checked_like_encode_review(params, error, match):
+    from skimdb.datasets import encode_review
+
+    with pytest.raises(error, match=match):
+        encode_review("the film", word_index=WORD_INDEX, **params)
+    with pytest.raises(error, match=match):
+        ReviewEncoder(**{"word_index": WORD_INDEX, **params}).fit()
+
+
 def test_bad_word_index_values_are_rejected():
     with pytest.raises(ValueError, match="word_index must map str words"):
         ReviewEncoder(word_index={"the": 0}).fit()
@@ -197,3 +214,17 @@ def test_inverse_transform_decodes_like_decode_review():
     assert enc.inverse_transform(ids) == [
         decode_review(r, word_index=word_index) for r in ids
     ]
+
+
+@pytest.mark.parametrize(
+    ("reviews", "error", "match"),
+    [
+        (["abc"], TypeError, "Review 0: sequence must be a sequence of int"),
+        ([[1, 2], [1.7, 4]], TypeError, "Review 1: "),
+        ([[1, -3]], ValueError, "Review 0: "),
+    ],
+)
+def test_inverse_transform_refuses_what_is_not_ids(reviews, error, match):
+    enc = ReviewEncoder(word_index={"good": 1, "film": 2}).fit()
+    with pytest.raises(error, match=match):
+        enc.inverse_transform(reviews)
