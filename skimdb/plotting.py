@@ -5,6 +5,8 @@ only when a plot is drawn. Each Display draws on the axes it is given, or on a
 new figure made with ``matplotlib.pyplot``; it never calls ``plt.show()``.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
@@ -94,7 +96,17 @@ class HistoryDisplay:
                 "history must be a dict holding a non-empty 'loss' list, as a fitted "
                 f"IMDBNet's history_; got {history!r:.80}"
             )
-        metrics = [m for m in metrics if history.get(m)]
+        if isinstance(metrics, str):
+            raise TypeError(
+                f"metrics must be a sequence of names, such as ({metrics!r},); got "
+                "a str."
+            )
+        missing = [m for m in metrics if not history.get(m)]
+        if missing:
+            raise ValueError(
+                f"metrics {missing} are not in history, which holds "
+                f"{sorted(k for k in history if history[k])}."
+            )
         if axes is None:
             plt = _pyplot()
             _, axes = plt.subplots(
@@ -393,6 +405,13 @@ class SearchResultsDisplay:
             raise ValueError(
                 f"cv_results lacks {', '.join(missing)}: pass a fitted search's "
                 "cv_results_ (single metric)."
+            )
+        top = self.max_candidates
+        if top is not None and (
+            isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1
+        ):
+            raise ValueError(
+                f"max_candidates must be an int >= 1 or None; got {top!r}."
             )
         means = np.asarray(results["mean_test_score"], dtype=float)
         stds = np.asarray(results["std_test_score"], dtype=float)

@@ -74,6 +74,10 @@ def test_history_errors():
     _, ax = plt.subplots()
     with pytest.raises(ValueError, match="axes holds 1 axes but 2 metrics"):
         HistoryDisplay.from_history(HISTORY, axes=[ax])
+    with pytest.raises(ValueError, match=r"metrics \['acuracy'\] are not in history"):
+        HistoryDisplay.from_history(HISTORY, metrics=("loss", "acuracy"))
+    with pytest.raises(TypeError, match=r"such as \('loss',\)"):
+        HistoryDisplay.from_history(HISTORY, metrics="loss")
     with pytest.raises(NotFittedError):
         HistoryDisplay.from_estimator(IMDBNet())
     fitted = LogisticRegression().fit([[0], [1]], [0, 1])
@@ -147,6 +151,9 @@ def test_search_results_best_first():
     assert labels[0] == f"C={search.best_params_['C']}"
     best = SearchResultsDisplay.from_estimator(search, max_candidates=1)
     assert len(best.bars_) == 1
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="max_candidates must be an int >= 1"):
+            SearchResultsDisplay.from_estimator(search, max_candidates=bad)
     with pytest.raises(TypeError, match="fitted GridSearchCV"):
         SearchResultsDisplay.from_estimator(LogisticRegression())
     with pytest.raises(ValueError, match="lacks mean_test_score"):
