@@ -115,6 +115,8 @@ def local_cluster(n_workers=None, *, threads=1, host="127.0.0.1", **kwargs):
     ------
     ImportError
         When ``distributed`` is not installed (``pip install "skimdb[dask]"``).
+    ValueError
+        When ``scheduler`` comes with local-cluster arguments.
 
     Examples
     --------
@@ -156,13 +158,13 @@ def dask_backend(scheduler=None, *, n_workers=None, threads=1, **cluster_kwargs)
         The scheduler's address, such as ``"tcp://10.0.0.5:8786"``; ``None``
         starts a local cluster.
     n_workers : int or None, default=None
-        Worker processes of the local cluster (ignored with ``scheduler``).
+        Worker processes of the local cluster (an error with ``scheduler``).
     threads : int, default=1
         TensorFlow threads per worker of the local cluster. The workers of an
         existing cluster keep the environment they were started with: see
         :func:`worker_env`.
     **cluster_kwargs
-        More :func:`local_cluster` arguments (ignored with ``scheduler``).
+        More :func:`local_cluster` arguments (an error with ``scheduler``).
 
     Yields
     ------
@@ -174,6 +176,8 @@ def dask_backend(scheduler=None, *, n_workers=None, threads=1, **cluster_kwargs)
     ------
     ImportError
         When ``distributed`` is not installed (``pip install "skimdb[dask]"``).
+    ValueError
+        When ``scheduler`` comes with local-cluster arguments.
 
     Examples
     --------
@@ -184,6 +188,14 @@ def dask_backend(scheduler=None, *, n_workers=None, threads=1, **cluster_kwargs)
     >>> with dask_backend("tcp://10.0.0.5:8786"):  # doctest: +SKIP
     ...     search.fit(X_train, y_train)
     """
+    if scheduler is not None and (
+        n_workers is not None or threads != 1 or cluster_kwargs
+    ):
+        raise ValueError(
+            "n_workers, threads and other local-cluster arguments start a local "
+            f"cluster; with scheduler={scheduler!r} the workers are already running "
+            "(set their threads with skimdb.parallel.worker_env when starting them)."
+        )
     _require_distributed()
     import joblib
     from distributed import Client

@@ -141,3 +141,13 @@ def test_cli_experiments_on_scheduler_prints_the_local_table(
     table = [line.split()[:7] for line in out.splitlines()[:3]]
     assert table == [line.split()[:7] for line in local[:3]]
     assert f"Dask scheduler {client.scheduler.address}: 2 workers, 2 threads" in err
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"threads": 4}, {"n_workers": 2}, {"processes": False}]
+)
+def test_scheduler_with_local_cluster_arguments_is_refused(kwargs):
+    # they would be silently ignored: the scheduler's workers already run
+    with pytest.raises(ValueError, match="start a local cluster"):
+        with dask_backend("tcp://127.0.0.1:1", **kwargs):
+            pass
