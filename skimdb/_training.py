@@ -22,6 +22,7 @@ __all__ = [
     "epoch_order",
     "fit_model",
     "predict_chunks",
+    "sparse_chunks",
     "to_sparse_tensor",
 ]
 
@@ -127,13 +128,14 @@ class EpochTrainer:
         )
         return {"loss": float(loss), "accuracy": float(accuracy)}
 
-    def evaluate(self, X, y, sample_weight):
-        """``loss`` and ``accuracy`` on ``X`` as ``Model.evaluate`` reports them."""
-        y_pred = predict_chunks(self.model, X)
+    def evaluate(self, chunks, y, sample_weight):
+        """``loss`` and ``accuracy`` on ``chunks`` (from :func:`sparse_chunks`), as
+        ``Model.evaluate`` reports them."""
+        y_pred = _outputs(self.model, chunks)
         loss = self.model.compute_loss(
             y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
         )
-        accuracy = float(_n_correct(y, y_pred)) / X.shape[0]
+        accuracy = float(_n_correct(y, y_pred)) / len(y_pred)
         return {"loss": float(loss), "accuracy": accuracy}
 
 
@@ -145,9 +147,17 @@ def _n_correct(y, y_pred):
 
 def to_sparse_tensor(X):
     """A canonical CSR matrix as a ``tf.SparseTensor`` (same order, no densifying)."""
-    rows = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr))
-    indices = np.stack([rows, X.indices.astype(np.int64)], axis=1)
-    return tf.SparseTensor(indices, X.data, dense_shape=X.shape)
+    coo = X.tocoo()  # row-major, as the CSR it comes from
+    indices = np.stack([coo.row, coo.col], axis=1).astype(np.int64)
+    return tf.SparseTensor(indices, coo.data, dense_shape=X.shape)
+
+
+def sparse_chunks(X):
+    """CSR ``X`` as ``tf.SparseTensor`` blocks of at most 8,192 rows each."""
+    return [
+        to_sparse_tensor(X[start : start + _EVAL_CHUNK])
+        for start in range(0, X.shape[0], _EVAL_CHUNK)
+    ]
 
 
 def predict_chunks(model, X):
@@ -157,11 +167,11 @@ def predict_chunks(model, X):
     predict function and its per-batch dataset machinery, which cost more than the
     arithmetic here.
     """
-    chunks = [
-        np.asarray(model(to_sparse_tensor(X[start : start + _EVAL_CHUNK])))
-        for start in range(0, X.shape[0], _EVAL_CHUNK)
-    ]
-    return np.concatenate(chunks)
+    return _outputs(model, sparse_chunks(X))
+
+
+def _outputs(model, chunks):
+    return np.concatenate([np.asarray(model(chunk)) for chunk in chunks])
 
 
 def epoch_order(n, seed, epoch):
@@ -206,6 +216,8 @@ def fit_model(
         model.optimizer.build(model.trainable_variables)
     history = {}
     model.stop_training = False
+    if validation is not None:  # converted once, evaluated after every epoch
+        validation = (sparse_chunks(validation[0]), *validation[1:])
     callbacks.on_train_begin()
     logs = None
     for k, epoch in enumerate(range(initial_epoch, initial_epoch + epochs)):
