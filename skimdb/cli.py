@@ -318,11 +318,11 @@ def cmd_predict(args):
     """Label raw review text with a saved model."""
     reviews = _read_reviews(args)
     model = _load_model(args.model)
-    proba = model.predict_proba(reviews)[:, 1]
+    proba = model.predict_proba(reviews)
     print("label\tP(pos)\treview")
-    for text, p in zip(reviews, proba, strict=True):
-        label = CLASS_NAMES[int(p >= 0.5)]
-        print(f"{label}\t{p:.4f}\t{_shorten(text, args.width)}")
+    # argmax, as evaluate and the model's predict: a tie at 0.5 is "neg" everywhere
+    for text, p, label in zip(reviews, proba[:, 1], proba.argmax(axis=1), strict=True):
+        print(f"{CLASS_NAMES[label]}\t{p:.4f}\t{_shorten(text, args.width)}")
     return 0
 
 
@@ -340,10 +340,10 @@ def cmd_mistakes(args):
             data_home=args.data_home, download_if_missing=not args.no_download
         )
         encoder = ReviewEncoder(word_index=word_index).fit()
-    proba = model.predict_proba(X_test)[:, 1]
-    wrong = [
-        i for i, (p, y) in enumerate(zip(proba, y_test, strict=True)) if (p >= 0.5) != y
-    ]
+    proba = model.predict_proba(X_test)
+    labels = proba.argmax(axis=1)  # as evaluate and the model's predict
+    wrong = [i for i, y in enumerate(y_test) if labels[i] != y]
+    proba = proba[:, 1]
     print(
         f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
         f"(accuracy {1 - len(wrong) / len(y_test):.4f})"

@@ -191,6 +191,20 @@ def test_predict_labels_text_arguments(trained):
     assert float(p_pos) > 0.5 > float(p_neg)
 
 
+def test_predict_labels_a_tie_like_the_models_predict(tmp_path):
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    # a model unsure of everything: P(pos) is exactly 0.5
+    model = DummyClassifier(strategy="prior").fit([[0], [1]], [0, 1])
+    joblib.dump(model, tmp_path / "model.joblib")
+    status, out, err = _run("predict", tmp_path, "any review")
+    assert status == 0, err
+    label, p_pos, _ = out.splitlines()[1].split("\t")
+    assert float(p_pos) == 0.5
+    assert label == ["neg", "pos"][model.predict([[0]])[0]]
+
+
 def test_predict_one_review(trained):
     status, out, err = _run("predict", trained[0], "superb")
     assert status == 0, err
