@@ -182,14 +182,8 @@ def _prepare_split(split, rng, *, maxlen, start_char, index_from):
     values = ids.astype(np.int64)
     if with_start or index_from:
         values += index_from
-    if with_start:
-        marked = np.empty(values.size + len(order), dtype=np.int64)
-        starts = offsets[:-1] + np.arange(len(order))
-        marked[starts] = start_char
-        mask = np.ones(marked.size, dtype=bool)
-        mask[starts] = False
-        marked[mask] = values
-        values = marked
+    if with_start:  # start_char before each review, empty ones included
+        values = np.insert(values, offsets[:-1], start_char)
         offsets = offsets + np.arange(len(order) + 1)
     return values, offsets, split.labels[order]
 
