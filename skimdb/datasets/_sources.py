@@ -55,12 +55,10 @@ WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
 DOWNLOAD_TIMEOUT = 60
 #: Bump when the cache layout or the rebuild changes: old caches are ignored.
 CACHE_FORMAT_VERSION = 1
-_CACHE_KEYS = tuple(
-    f"{split}_{field}"
-    for split in ("train", "test")
-    for field in ("ids", "offsets", "labels")
-)
 _SPLITS = ("train", "test")
+_CACHE_KEYS = tuple(
+    f"{split}_{field}" for split in _SPLITS for field in ("ids", "offsets", "labels")
+)
 _REVIEW_MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg)/([^/]+\.txt)$")
 
 
@@ -282,7 +280,7 @@ def _read_keras_npz(path):
     with np.load(path, allow_pickle=True) as data:
         splits = [
             _RawSplit.from_sequences(data[f"x_{split}"], data[f"y_{split}"])
-            for split in ("train", "test")
+            for split in _SPLITS
         ]
     return _RawIMDB(*splits)
 
@@ -316,7 +314,7 @@ def _read_cache(path):
         raw = _RawIMDB(
             *(
                 _RawSplit(*(arrays[f"{split}_{field}"] for field in _RawSplit._fields))
-                for split in ("train", "test")
+                for split in _SPLITS
             )
         )
         raw.train.check("cached train")
@@ -347,7 +345,7 @@ def _write_cache(path, raw):
                 file,
                 **{
                     f"{split}_{field}": getattr(getattr(raw, split), field)
-                    for split in ("train", "test")
+                    for split in _SPLITS
                     for field in _RawSplit._fields
                 },
             )
