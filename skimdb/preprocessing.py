@@ -198,7 +198,7 @@ class MultiHotVectorizer(
             width = int(ids.max()) + 1 if ids.size else 1
             if width > _MAX_LEARNED_WIDTH:
                 first = int(np.argmax(ids))
-                review = int(np.searchsorted(indptr, first, "right")) - 1
+                review = _review_at(indptr, first)
                 raise ValueError(
                     f"Review {review} holds word id {int(ids[first])}; with "
                     f"num_words=None the output would be {width} columns wide. Pass "
@@ -331,7 +331,7 @@ class MultiHotVectorizer(
             return ids, indptr
         if self.handle_unknown == "error":
             first = np.flatnonzero(unknown)[0]
-            review = int(np.searchsorted(indptr, first, "right")) - 1
+            review = _review_at(indptr, first)
             raise ValueError(
                 f"Review {review} holds word id {int(ids[first])} >= "
                 f"num_words={width}. Set handle_unknown='oov' or 'ignore', or "
@@ -645,11 +645,16 @@ def _bad_review_error(review, i):
 def _check_non_negative(ids, indptr):
     if ids.size and ids.min() < 0:
         first = np.flatnonzero(ids < 0)[0]
-        review = int(np.searchsorted(indptr, first, "right")) - 1
+        review = _review_at(indptr, first)
         raise ValueError(
             f"Review {review} holds the negative word id {int(ids[first])}; word ids "
             "must be >= 0."
         )
+
+
+def _review_at(indptr, position):
+    """The review holding the id at ``position`` of the flat ids."""
+    return int(np.searchsorted(indptr, position, "right")) - 1
 
 
 def _review_of(indptr):
