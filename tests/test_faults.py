@@ -78,7 +78,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         half = body[: len(body) // 2]
         if behaviour == "ok":
             self.wfile.write(body)
-        elif behaviour == "slow":  # long enough for two clients to overlap
+        elif behaviour == "together":  # held until a second client is in flight
+            try:
+                self.server.arrivals.wait()
+            except threading.BrokenBarrierError:
+                pass  # the other never came: max_in_flight stays 1 and the test says so
             for start in range(0, len(body), max(1, len(body) // 4)):
                 self.wfile.write(body[start : start + max(1, len(body) // 4)])
                 self.wfile.flush()
@@ -115,6 +119,7 @@ def server():
     httpd.routes, httpd.hits, httpd.lock = {}, [], threading.Lock()
     httpd.in_flight = httpd.max_in_flight = 0
     httpd.release = threading.Event()
+    httpd.arrivals = threading.Barrier(2, timeout=BOUND_S)
     httpd.origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -474,7 +479,7 @@ _CHILD = textwrap.dedent(
 
 @pytest.mark.slow
 def test_two_processes_downloading_at_once(origin, files, tmp_path):
-    origin.serve("imdb.npz", "slow", files["imdb.npz"])
+    origin.serve("imdb.npz", "together", files["imdb.npz"])
     home = tmp_path / "home"
     env = {**os.environ, "SKIMDB_CACHE": str(tmp_path / "cache")}
     args = [sys.executable, "-c", _CHILD, origin.origin]
