@@ -25,6 +25,11 @@ def _pyplot():
     return plt
 
 
+def _recorded(history, key):
+    """Whether ``history`` holds values for ``key`` (lists or arrays alike)."""
+    return len(history.get(key, ())) > 0
+
+
 def _final_estimator(estimator):
     """The last step of a pipeline (or the estimator itself)."""
     steps = getattr(estimator, "steps", None)
@@ -91,7 +96,7 @@ class HistoryDisplay:
             The display, with ``axes_``, ``figure_`` and ``lines_`` set.
         """
         history = self.history
-        if not isinstance(history, dict) or not history.get("loss"):
+        if not isinstance(history, dict) or not _recorded(history, "loss"):
             raise ValueError(
                 "history must be a dict holding a non-empty 'loss' list, as a fitted "
                 f"IMDBNet's history_; got {history!r:.80}"
@@ -101,11 +106,11 @@ class HistoryDisplay:
                 f"metrics must be a sequence of names, such as ({metrics!r},); got "
                 "a str."
             )
-        missing = [m for m in metrics if not history.get(m)]
+        missing = [m for m in metrics if not _recorded(history, m)]
         if missing:
             raise ValueError(
                 f"metrics {missing} are not in history, which holds "
-                f"{sorted(k for k in history if history[k])}."
+                f"{sorted(k for k in history if _recorded(history, k))}."
             )
         if axes is None:
             plt = _pyplot()
@@ -128,8 +133,9 @@ class HistoryDisplay:
             values = history[metric]
             epochs = np.arange(1, len(values) + 1)
             (self.lines_[metric],) = ax.plot(epochs, values, "o", label="Training")
-            validation = history.get(f"val_{metric}")
-            if validation:
+            validated = _recorded(history, f"val_{metric}")
+            if validated:
+                validation = history[f"val_{metric}"]
                 (self.lines_[f"val_{metric}"],) = ax.plot(
                     np.arange(1, len(validation) + 1),
                     validation,
@@ -138,7 +144,7 @@ class HistoryDisplay:
                 )
             ax.set_title(
                 f"Training and validation {metric}"
-                if validation
+                if validated
                 else f"Training {metric}"
             )
             ax.set_xlabel("Epoch")
@@ -254,7 +260,18 @@ class ProbabilityViolinDisplay:
             The display, with ``ax_``, ``figure_`` and ``violins_`` set.
         """
         y_true = np.asarray(self.y_true).ravel()
-        y_proba = np.asarray(self.y_proba, dtype=float).ravel()
+        y_proba = np.asarray(self.y_proba, dtype=float)
+        if y_proba.ndim != 1:
+            raise ValueError(
+                "y_proba must be 1-d, the probability of the positive class such as "
+                f"predict_proba(X)[:, 1]; got shape {y_proba.shape}."
+            )
+        if not np.all((y_proba >= 0) & (y_proba <= 1)):
+            raise ValueError(
+                "y_proba must hold probabilities in [0, 1], such as "
+                "predict_proba(X)[:, 1]; got values from "
+                f"{np.nanmin(y_proba):g} to {np.nanmax(y_proba):g}."
+            )
         if y_true.shape != y_proba.shape:
             raise ValueError(
                 f"y_true and y_proba must have the same length; got {y_true.size} and "
@@ -434,8 +451,11 @@ class SearchResultsDisplay:
         positions = np.arange(len(order))[::-1]  # the best at the top
         self.bars_ = ax.barh(positions, means[order], xerr=stds[order], capsize=2)
         ax.set_yticks(positions, labels)
-        low = np.nanmin(means[order] - stds[order])
-        ax.set_xlim(max(0.0, low - 0.05), min(1.0, np.nanmax(means[order]) + 0.05))
+        low = np.nanmin(means[order] - stds[order]) - 0.05
+        high = np.nanmax(means[order]) + 0.05
+        if 0 <= np.nanmin(means) and np.nanmax(means) <= 1:  # accuracy, ROC AUC, ...
+            low, high = max(0.0, low), min(1.0, high)
+        ax.set_xlim(low, high)  # neg_log_loss and other negative scores: unclamped
         ax.set_xlabel("Mean cross-validated score")
         ax.set_title("Search results, best first")
         self.ax_ = ax

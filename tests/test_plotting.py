@@ -68,6 +68,15 @@ def test_history_without_validation_and_on_given_axes():
     assert sorted(one.lines_) == ["loss", "val_loss"]
 
 
+def test_history_of_arrays_as_read_back_from_a_csv():
+    arrays = {key: np.asarray(values) for key, values in HISTORY.items()}
+    display = HistoryDisplay.from_history(arrays)
+    assert sorted(display.lines_) == sorted(HISTORY)
+    assert display.axes_[0].get_title() == "Training and validation loss"
+    with pytest.raises(ValueError, match="non-empty 'loss'"):
+        HistoryDisplay.from_history({"loss": np.array([])})
+
+
 def test_history_errors():
     with pytest.raises(ValueError, match="non-empty 'loss'"):
         HistoryDisplay.from_history({"accuracy": [0.5]})
@@ -137,6 +146,11 @@ def test_violin_errors():
         ProbabilityViolinDisplay.from_predictions([0, 1], [0.1, 0.9], class_names="abc")
     with pytest.raises(TypeError, match="classifier with predict_proba"):
         ProbabilityViolinDisplay.from_estimator(MultiHotVectorizer(), [[1]], [0])
+    both_columns = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]  # predict_proba's 2 columns
+    with pytest.raises(ValueError, match=r"y_proba must be 1-d.*shape \(3, 2\)"):
+        ProbabilityViolinDisplay.from_predictions([0, 1, 0], both_columns)
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*from -3 to 4"):
+        ProbabilityViolinDisplay.from_predictions([0, 1], [-3.0, 4.0])
 
 
 def test_search_results_best_first():
@@ -158,6 +172,19 @@ def test_search_results_best_first():
         SearchResultsDisplay.from_estimator(LogisticRegression())
     with pytest.raises(ValueError, match="lacks mean_test_score"):
         SearchResultsDisplay.from_cv_results({"params": [], "std_test_score": []})
+
+
+def test_search_results_axis_holds_negative_scores():
+    results = {
+        "params": [{"clf__units": 16}, {"clf__units": 32}],
+        "mean_test_score": [-0.35, -0.30],  # neg_log_loss
+        "std_test_score": [0.01, 0.02],
+    }
+    low, high = SearchResultsDisplay.from_cv_results(results).ax_.get_xlim()
+    assert low < -0.36 and -0.30 < high < 0  # every bar whole, left to right
+    results["mean_test_score"] = [0.80, 0.97]  # accuracy: the axis stays in [0, 1]
+    low, high = SearchResultsDisplay.from_cv_results(results).ax_.get_xlim()
+    assert 0 < low < 0.79 and high == 1.0
 
 
 def test_saved_figure_is_a_readable_png(tmp_path):
