@@ -12,7 +12,9 @@ import csv
 import sys
 from pathlib import Path
 
-from skimdb import __version__
+import numpy as np
+
+from skimdb import PRESETS, __version__
 
 __all__ = ["main"]
 
@@ -23,6 +25,8 @@ EXPERIMENT_GRID = {
     "loss": ["binary_crossentropy", "mse"],
     "activation": ["relu", "tanh"],
 }
+#: What ``skimdb experiments`` uses for the options not given.
+EXPERIMENT_DEFAULTS = {**EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4}
 #: What ``skimdb experiments --quick`` uses for the options not given.
 QUICK = {
     "hidden_layers": [1, 2],
@@ -35,6 +39,25 @@ QUICK = {
 }
 MODEL_FILE = "model.joblib"
 CLASS_NAMES = ("neg", "pos")
+#: ``skimdb train``'s options that shape the notebook preset's vectorizer and network:
+#: those not given keep the preset's own values.
+NETWORK_OPTIONS = (
+    "num_words",
+    "units",
+    "hidden_layers",
+    "activation",
+    "loss",
+    "optimizer",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "dropout",
+    "l2",
+    "early_stopping",
+    "n_iter_no_change",
+    "shuffle",
+    "class_weight",
+)
 
 
 class UserError(Exception):
@@ -77,8 +100,8 @@ def _fraction(text):
     return value
 
 
-def _load_imdb(args, num_words):
-    """The IMDB splits, shortened to ``--n-train``/``--n-test`` when given."""
+def _load_imdb(args, num_words, *, n_train=None, n_test=None):
+    """The IMDB splits, shortened to their first ``n_train``/``n_test`` reviews."""
     from skimdb.datasets import load_data
 
     _say(f"Loading the IMDB reviews (num_words={num_words}) ...")
@@ -87,8 +110,6 @@ def _load_imdb(args, num_words):
         data_home=args.data_home,
         download_if_missing=not args.no_download,
     )
-    n_train = getattr(args, "n_train", None)
-    n_test = getattr(args, "n_test", None)
     return (X_train[:n_train], y_train[:n_train]), (X_test[:n_test], y_test[:n_test])
 
 
@@ -125,6 +146,13 @@ def _model_num_words(model):
     return None if vec is None else vec.num_words_
 
 
+def _predict(model, X):
+    """Each review's class probabilities, and its label as the model's ``predict``
+    gives it (argmax: a tie at 0.5 is ``neg``)."""
+    proba = model.predict_proba(X)
+    return proba, model.classes_[proba.argmax(axis=1)]
+
+
 def _loss(model, y, proba):
     """The test loss, measured with the network's own training loss."""
     from sklearn.metrics import log_loss, mean_squared_error
@@ -132,12 +160,6 @@ def _loss(model, y, proba):
     if getattr(_steps(model)[-1], "loss", None) in ("mse", "mean_squared_error"):
         return "mse", mean_squared_error(y, proba[:, 1])
     return "binary cross-entropy", log_loss(y, proba, labels=[0, 1])
-
-
-def _quiet(model):
-    """Silence Keras' per-batch output in later predictions."""
-    model.set_params(**{f"{model.steps[-1][0]}__verbose": 0})
-    return model
 
 
 def _save_figure(display, path):
@@ -173,14 +195,22 @@ def _shorten(text, width):
 
 def cmd_train(args):
     """Fit the default pipeline, report its test scores, save it and its plots."""
-    from skimdb import PRESETS, ReviewEncoder, make_pipeline
+    from skimdb import ReviewEncoder, make_pipeline
     from skimdb.datasets import get_word_index
 
-    notebook = args.preset == "notebook"
+    given = {name: getattr(args, name) for name in NETWORK_OPTIONS if name in args}
+    if args.preset != "notebook" and given:
+        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UserError(
+            f"{options} shape the notebook preset only; --preset {args.preset} keeps "
+            "its own vectorizer and network: drop them, or use --preset notebook"
+        )
     if args.validation_split is None:
-        args.validation_split = 0.2 if notebook else 0.0
-    num_words = args.num_words if notebook else PRESETS[args.preset]["num_words"]
-    (X_train, y_train), (X_test, y_test) = _load_imdb(args, num_words)
+        args.validation_split = 0.2 if args.preset == "notebook" else 0.0
+    num_words = given.pop("num_words", PRESETS[args.preset]["num_words"])
+    (X_train, y_train), (X_test, y_test) = _load_imdb(
+        args, num_words, n_train=args.n_train, n_test=args.n_test
+    )
     word_index = get_word_index(
         data_home=args.data_home, download_if_missing=not args.no_download
     )
@@ -188,47 +218,26 @@ def cmd_train(args):
     model.steps.insert(
         0, ("text", ReviewEncoder(num_words=num_words, word_index=word_index))
     )
-    if notebook:  # every network option; the best preset keeps its own network
-        model.set_params(vec__num_words=args.num_words, **_network_options(args))
     model.set_params(
-        clf__validation_split=args.validation_split, clf__verbose=args.verbose
+        vec__num_words=num_words,
+        clf__validation_split=args.validation_split,
+        clf__verbose=args.verbose,
+        **{f"clf__{name}": value for name, value in given.items()},
     )
-    args.epochs = model[-1].epochs
     _say(
         f"Training on {len(y_train)} reviews ({args.validation_split:g} held out for "
-        f"validation), {args.epochs} epochs ..."
+        f"validation), {model[-1].epochs} epochs ..."
     )
     model.fit(X_train, y_train)
-    _quiet(model)
     _report_and_save(args, model, y_train, X_test, y_test)
     return 0
 
 
-def _network_options(args):
-    """``skimdb train``'s IMDBNet options, as pipeline parameters of step ``clf``."""
-    options = dict(
-        units=args.units,
-        hidden_layers=args.hidden_layers,
-        activation=args.activation,
-        loss=args.loss,
-        optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        dropout=args.dropout,
-        l2=args.l2,
-        early_stopping=args.early_stopping,
-        n_iter_no_change=args.n_iter_no_change,
-        shuffle=not args.no_shuffle,
-        class_weight=args.class_weight,
-    )
-    return {f"clf__{name}": value for name, value in options.items()}
-
-
 def _report_and_save(args, model, y_train, X_test, y_test):
     """Print the test scores, save the model, its history and its plots."""
-    proba = model.predict_proba(X_test)
-    accuracy = float((proba.argmax(axis=1) == y_test).mean())
+    from sklearn.metrics import accuracy_score
+
+    proba, y_pred = _predict(model, X_test)
     loss_name, loss = _loss(model, y_test, proba)
     history = model[-1].history_
     n_val = len(y_train) - int(len(y_train) * (1 - args.validation_split))
@@ -240,7 +249,7 @@ def _report_and_save(args, model, y_train, X_test, y_test):
         if key in history:
             print(f"last epoch {key}: {history[key][-1]:.4f}")
     print(f"test loss ({loss_name}): {loss:.4f}")
-    print(f"test accuracy: {accuracy:.4f}")
+    print(f"test accuracy: {accuracy_score(y_test, y_pred):.4f}")
 
     import joblib
 
@@ -273,10 +282,9 @@ def cmd_evaluate(args):
     from sklearn.metrics import accuracy_score, confusion_matrix, roc_auc_score
 
     model = _load_model(args.model)
-    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model))
+    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model), n_test=args.n_test)
     _say(f"Predicting {len(y_test)} test reviews ...")
-    proba = model.predict_proba(X_test)
-    y_pred = model.classes_[proba.argmax(axis=1)]
+    proba, y_pred = _predict(model, X_test)
     loss_name, loss = _loss(model, y_test, proba)
     print(f"test reviews: {len(y_test)}")
     print(f"loss ({loss_name}): {loss:.4f}")
@@ -318,10 +326,9 @@ def cmd_predict(args):
     """Label raw review text with a saved model."""
     reviews = _read_reviews(args)
     model = _load_model(args.model)
-    proba = model.predict_proba(reviews)
+    proba, labels = _predict(model, reviews)
     print("label\tP(pos)\treview")
-    # argmax, as evaluate and the model's predict: a tie at 0.5 is "neg" everywhere
-    for text, p, label in zip(reviews, proba[:, 1], proba.argmax(axis=1), strict=True):
+    for text, p, label in zip(reviews, proba[:, 1], labels, strict=True):
         print(f"{CLASS_NAMES[label]}\t{p:.4f}\t{_shorten(text, args.width)}")
     return 0
 
@@ -332,18 +339,15 @@ def cmd_mistakes(args):
     from skimdb.datasets import get_word_index
 
     model = _load_model(args.model)
-    args.n_test = args.n
-    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model))
+    _, (X_test, y_test) = _load_imdb(args, _model_num_words(model), n_test=args.n)
     encoder = _find_step(model, ReviewEncoder)
     if encoder is None:  # a model fitted on ids alone: decode with the word index
         word_index = get_word_index(
             data_home=args.data_home, download_if_missing=not args.no_download
         )
         encoder = ReviewEncoder(word_index=word_index).fit()
-    proba = model.predict_proba(X_test)
-    labels = proba.argmax(axis=1)  # as evaluate and the model's predict
-    wrong = [i for i, y in enumerate(y_test) if labels[i] != y]
-    proba = proba[:, 1]
+    proba, labels = _predict(model, X_test)
+    wrong = np.flatnonzero(labels != y_test)
     print(
         f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
         f"(accuracy {1 - len(wrong) / len(y_test):.4f})"
@@ -351,28 +355,17 @@ def cmd_mistakes(args):
     texts = encoder.inverse_transform([X_test[i] for i in wrong])
     for i, text in zip(wrong, texts, strict=True):
         print()
-        print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i]:.4f}")
+        print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i, 1]:.4f}")
         print(_shorten(text, args.width))
     return 0
 
 
 def _experiment_settings(args):
-    settings = {}
-    for key in (
-        "hidden_layers",
-        "units",
-        "loss",
-        "activation",
-        "n_train",
-        "cv",
-        "epochs",
-    ):
-        value = getattr(args, key)
-        if value is None:
-            default = {"n_train": None, "cv": 3, "epochs": 4, **EXPERIMENT_GRID}[key]
-            value = QUICK[key] if args.quick else default
-        settings[key] = value
-    return settings
+    defaults = QUICK if args.quick else EXPERIMENT_DEFAULTS
+    return {
+        key: default if getattr(args, key) is None else getattr(args, key)
+        for key, default in defaults.items()
+    }
 
 
 def _search_backend(args):
@@ -401,26 +394,31 @@ def cmd_experiments(args):
     """The notebook's further experiments as one cross-validated grid search."""
     from sklearn.model_selection import GridSearchCV, ParameterGrid
 
-    from skimdb import make_pipeline
+    from skimdb import IMDBNet, MultiHotVectorizer
 
     settings = _experiment_settings(args)
-    args.n_train = settings["n_train"]
     backend, n_jobs = _search_backend(args)
-    (X_train, y_train), _ = _load_imdb(args, args.num_words)
-    grid = {f"clf__{key}": settings[key] for key in EXPERIMENT_GRID}
-    pipe = make_pipeline("notebook", random_state=args.random_state).set_params(
-        vec__num_words=args.num_words,
-        clf__epochs=settings["epochs"],
-        clf__batch_size=args.batch_size,
+    (X_train, y_train), _ = _load_imdb(
+        args, args.num_words, n_train=settings["n_train"]
+    )
+    # The grid varies the network alone, and at a fixed num_words the vectorizer
+    # learns nothing from the reviews: encode them once, not again in every fit.
+    X_train = MultiHotVectorizer(num_words=args.num_words).fit_transform(X_train)
+    grid = {key: settings[key] for key in EXPERIMENT_GRID}
+    net = IMDBNet(
+        epochs=settings["epochs"],
+        batch_size=args.batch_size,
+        random_state=args.random_state,
     )
     search = GridSearchCV(
-        pipe,
+        net,
         grid,
         cv=settings["cv"],
         scoring=args.scoring,
         n_jobs=n_jobs,
         refit=False,
         verbose=args.verbose,
+        error_score="raise",  # a bad grid value: IMDBNet's message, not NaN rows
     )
     n_candidates = len(ParameterGrid(grid))
     _say(
@@ -440,7 +438,7 @@ def cmd_experiments(args):
         rows.append(
             {
                 "rank": int(results["rank_test_score"][i]),
-                **{key: params[f"clf__{key}"] for key in EXPERIMENT_GRID},
+                **{key: params[key] for key in EXPERIMENT_GRID},
                 "mean_score": f"{results['mean_test_score'][i]:.4f}",
                 "std_score": f"{results['std_test_score'][i]:.4f}",
                 "fit_time_s": f"{results['mean_fit_time'][i]:.1f}",
@@ -521,32 +519,28 @@ def build_parser():
     train.add_argument("-o", "--output", default="skimdb_model", help="output folder")
     train.add_argument(
         "--preset",
-        choices=["notebook", "best"],
+        choices=list(PRESETS),
         default="notebook",
         help="'notebook': the book's network, shaped by the options below; 'best': "
         "n-grams up to 3, Naive-Bayes weighting and a logistic layer (about 0.92 "
-        "test accuracy; of the network options only --validation-split, "
+        "test accuracy; of the options below only --validation-split, "
         "--random-state and --verbose apply)",
     )
-    train.add_argument(
-        "--num-words",
-        type=_positive_int,
-        default=10000,
-        help="vocabulary size (the notebook preset; 'best' uses every word)",
+    net = train.add_argument_group(
+        "the network (MultiHotVectorizer's num_words, IMDBNet's hyperparameters)",
+        "Options not given keep the notebook preset's values, MultiHotVectorizer's "
+        f"and IMDBNet's defaults: {PRESETS['notebook']['description']}",
+        argument_default=argparse.SUPPRESS,  # given ones only: see NETWORK_OPTIONS
     )
-    net = train.add_argument_group("network (IMDBNet's hyperparameters)")
-    net.add_argument("--units", type=_positive_int, default=16)
-    net.add_argument("--hidden-layers", type=int, default=2)
-    net.add_argument("--activation", default="relu")
-    net.add_argument(
-        "--loss", choices=["binary_crossentropy", "mse"], default="binary_crossentropy"
-    )
-    net.add_argument("--optimizer", default="rmsprop")
-    net.add_argument(
-        "--learning-rate", type=float, default=None, help="default: the optimizer's"
-    )
-    net.add_argument("--epochs", type=_positive_int, default=4)
-    net.add_argument("--batch-size", type=_positive_int, default=512)
+    net.add_argument("--num-words", type=_positive_int, help="vocabulary size")
+    net.add_argument("--units", type=_positive_int)
+    net.add_argument("--hidden-layers", type=_non_negative_int)
+    net.add_argument("--activation")
+    net.add_argument("--loss", choices=["binary_crossentropy", "mse"])
+    net.add_argument("--optimizer")
+    net.add_argument("--learning-rate", type=float)
+    net.add_argument("--epochs", type=_positive_int)
+    net.add_argument("--batch-size", type=_positive_int)
     net.add_argument(
         "--validation-split",
         type=_fraction,
@@ -554,17 +548,19 @@ def build_parser():
         help="fraction of the training reviews held out to draw validation curves; "
         "0 trains on all of them (default: 0.2 with the notebook preset, 0 with best)",
     )
-    net.add_argument("--dropout", type=float, default=0.0, help="dropout rate")
-    net.add_argument("--l2", type=float, default=0.0, help="L2 weight penalty")
+    net.add_argument("--dropout", type=float, help="dropout rate")
+    net.add_argument("--l2", type=float, help="L2 weight penalty")
     net.add_argument(
         "--early-stopping",
         action="store_true",
         help="stop when the validation loss stops improving (needs a validation "
         "split) and keep the best weights",
     )
-    net.add_argument("--n-iter-no-change", type=_positive_int, default=2)
-    net.add_argument("--no-shuffle", action="store_true", help="do not shuffle epochs")
-    net.add_argument("--class-weight", choices=["balanced"], default=None)
+    net.add_argument("--n-iter-no-change", type=_positive_int)
+    net.add_argument(
+        "--no-shuffle", dest="shuffle", action="store_false", help="do not shuffle"
+    )
+    net.add_argument("--class-weight", choices=["balanced"])
     net.add_argument("--random-state", type=int, default=0)
     net.add_argument(
         "--verbose",
@@ -659,7 +655,7 @@ def build_parser():
     grid = experiments.add_argument_group(
         "the grid (default: the notebook's; --quick: a small one)"
     )
-    grid.add_argument("--hidden-layers", type=int, nargs="+", metavar="N")
+    grid.add_argument("--hidden-layers", type=_non_negative_int, nargs="+", metavar="N")
     grid.add_argument("--units", type=_positive_int, nargs="+", metavar="N")
     grid.add_argument(
         "--loss", nargs="+", choices=["binary_crossentropy", "mse"], metavar="LOSS"
@@ -672,8 +668,14 @@ def build_parser():
         help="defaults for a run of a minute or two: "
         + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in QUICK.items()),
     )
-    run.add_argument("--cv", type=_positive_int, help="folds (default 3)")
-    run.add_argument("--epochs", type=_positive_int, help="epochs per fit (default 4)")
+    run.add_argument(
+        "--cv", type=_positive_int, help=f"folds (default {EXPERIMENT_DEFAULTS['cv']})"
+    )
+    run.add_argument(
+        "--epochs",
+        type=_positive_int,
+        help=f"epochs per fit (default {EXPERIMENT_DEFAULTS['epochs']})",
+    )
     run.add_argument(
         "--n-train",
         type=_positive_int,

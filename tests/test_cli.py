@@ -356,6 +356,33 @@ def test_bad_options(home, tmp_path):
     assert err.splitlines()[-1].startswith("skimdb train: error: The 'activation'")
 
 
+def test_best_preset_refuses_the_notebook_network_options():
+    status, out, err = _run(
+        "train", "--preset", "best", "--epochs", "1", "--units", "8"
+    )
+    assert (status, out) == (1, "")
+    assert err == (
+        "skimdb train: error: --units, --epochs shape the notebook preset only; "
+        "--preset best keeps its own vectorizer and network: drop them, or use "
+        "--preset notebook\n"
+    )
+
+
+def test_experiments_bad_grid_value_is_an_error_not_a_nan_row(home, tmp_path):
+    status, _, err = _run("experiments", "--hidden-layers", "-1")
+    assert status == 2 and "--hidden-layers: must be at least 0, got -1" in err
+    status, out, err = _run(
+        "experiments", "--data-home", home, "-o", tmp_path, "--quick",
+        "--activation", "relu", "bogus", "--units", "4", "--epochs", "1",
+        "--num-words", NUM_WORDS, "--verbose", "0",
+    )  # fmt: skip
+    assert (status, out) == (1, "")
+    assert err.splitlines()[-1].startswith(
+        "skimdb experiments: error: The 'activation' parameter of IMDBNet"
+    )
+    assert not (tmp_path / "experiments.csv").exists()
+
+
 def test_debug_shows_the_traceback(tmp_path):
     with pytest.raises(cli.UserError, match="no model at"):
         cli.main(["--debug", "predict", str(tmp_path), "text"])
