@@ -104,7 +104,8 @@ def local_cluster(n_workers=None, *, threads=1, host="127.0.0.1", **kwargs):
     **kwargs
         More ``LocalCluster`` arguments; ``env`` entries override
         :func:`worker_env`'s. ``dashboard_address`` defaults to ``None`` (no
-        dashboard); pass ``":8787"`` to get one.
+        dashboard); pass ``":8787"`` to get one. ``threads_per_worker`` and
+        ``processes`` are fixed (one thread per worker process): set ``threads``.
 
     Returns
     -------
@@ -115,8 +116,8 @@ def local_cluster(n_workers=None, *, threads=1, host="127.0.0.1", **kwargs):
     ------
     ImportError
         When ``distributed`` is not installed (``pip install "skimdb[dask]"``).
-    ValueError
-        When ``scheduler`` comes with local-cluster arguments.
+    TypeError
+        When ``kwargs`` holds ``threads_per_worker`` or ``processes``.
 
     Examples
     --------
@@ -125,10 +126,17 @@ def local_cluster(n_workers=None, *, threads=1, host="127.0.0.1", **kwargs):
     ...     print(len(cluster.workers))
     2
     """
+    fixed = sorted({"threads_per_worker", "processes"} & set(kwargs))
+    if fixed:
+        raise TypeError(
+            f"local_cluster sets {', '.join(fixed)} itself (one single-threaded "
+            "worker process per worker); pass threads= for TensorFlow's threads "
+            "in each worker, and n_workers= for how many."
+        )
     _require_distributed()
     from distributed import LocalCluster
 
-    env = {**worker_env(threads), **kwargs.pop("env", {})}
+    env = {**worker_env(threads), **(kwargs.pop("env", None) or {})}
     kwargs.setdefault("dashboard_address", None)
     return LocalCluster(
         n_workers=n_workers,

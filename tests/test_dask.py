@@ -16,7 +16,12 @@ from sklearn.model_selection import GridSearchCV, cross_validate  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from skimdb import IMDBNet, MultiHotVectorizer  # noqa: E402
-from skimdb.parallel import THREAD_VARIABLES, dask_backend, worker_env  # noqa: E402
+from skimdb.parallel import (  # noqa: E402
+    THREAD_VARIABLES,
+    dask_backend,
+    local_cluster,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow  # a cluster start and 10 small fits
 
@@ -150,4 +155,14 @@ def test_scheduler_with_local_cluster_arguments_is_refused(kwargs):
     # they would be silently ignored: the scheduler's workers already run
     with pytest.raises(ValueError, match="start a local cluster"):
         with dask_backend("tcp://127.0.0.1:1", **kwargs):
+            pass
+
+
+@pytest.mark.parametrize("fixed", ["threads_per_worker", "processes"])
+def test_local_cluster_refuses_what_it_fixes_by_name(fixed):
+    # LocalCluster said "got multiple values for keyword argument"
+    with pytest.raises(TypeError, match=f"local_cluster sets {fixed} itself.*threads="):
+        local_cluster(**{fixed: 2})
+    with pytest.raises(TypeError, match=f"local_cluster sets {fixed} itself"):
+        with dask_backend(**{fixed: 2}):
             pass
