@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from skimdb._training import EpochTrainer, fit_model, predict_chunks
 
@@ -201,8 +201,8 @@ class IMDBNet(KerasClassifier):
         self : IMDBNet
             The fitted classifier.
         """
-        self._check_params()
-        return super().fit(X, y, sample_weight=sample_weight)
+        self._check_params(X)
+        return super().fit(X, y, sample_weight=_own_copy(sample_weight))
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the current network (building it first if needed) for one epoch.
@@ -223,8 +223,10 @@ class IMDBNet(KerasClassifier):
         self : IMDBNet
             The classifier, trained one epoch further.
         """
-        self._check_params()
-        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+        self._check_params(X)
+        return super().partial_fit(
+            X, y, classes=classes, sample_weight=_own_copy(sample_weight)
+        )
 
     # --- the network --------------------------------------------------------------
 
@@ -232,7 +234,7 @@ class IMDBNet(KerasClassifier):
         # kernels 0..h-1, output h, shuffle h+1, dropouts after: a fixed layout,
         # so adding dropout leaves the other seeds as they were
         h = self.hidden_layers
-        seeds = _seeds(self._random_state, 2 * h + 2)
+        seeds = _seeds(_seed_entropy(self.random_state), 2 * h + 2)
         self._shuffle_seed = int(seeds[h + 1])
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
         inputs = keras.Input(shape=(self.n_features_in_,), sparse=True, name="reviews")
@@ -273,8 +275,9 @@ class IMDBNet(KerasClassifier):
             config["learning_rate"] = self.learning_rate
         return type(optimizer).from_config(config)  # a fresh copy, never shared
 
-    def _check_params(self):
-        """Check the parameters before any network is built (fit and partial_fit)."""
+    def _check_params(self, X):
+        """Check the parameters before any network is built (fit and partial_fit),
+        so that a refused fit leaves a fitted network as it was."""
         self._validate_params()
         self._check_keras_names()
         if self.early_stopping and not self.validation_split:
@@ -282,6 +285,8 @@ class IMDBNet(KerasClassifier):
                 "early_stopping=True watches the validation loss: set "
                 "validation_split > 0 (for instance 0.1) as well."
             )
+        if self.validation_split:
+            _training_split(_num_samples(X), self.validation_split)
 
     def _check_keras_names(self):
         for name, lookup in (
@@ -361,15 +366,7 @@ class IMDBNet(KerasClassifier):
         sample_weight = np.asarray(sample_weight, dtype=np.float32)
         validation = None
         if self.validation_split:
-            # as Keras: the first floor(n * (1 - validation_split)) samples train
-            split = int(math.floor(X.shape[0] * (1.0 - self.validation_split)))
-            if not 0 < split < X.shape[0]:
-                raise ValueError(
-                    f"validation_split={self.validation_split} leaves "
-                    f"{'no training' if split < 1 else 'no validation'} sample out "
-                    f"of {X.shape[0]}; "
-                    f"{'lower' if split < 1 else 'raise'} it, or pass more samples."
-                )
+            split = _training_split(X.shape[0], self.validation_split)
             validation = X[split:], y[split:], sample_weight[split:]
             X, y, sample_weight = X[:split], y[:split], sample_weight[:split]
         if not warm_start or not hasattr(self, "history_"):
@@ -461,16 +458,65 @@ class _SparseDense(keras.layers.Dense):
 _TRANSIENT_ATTRIBUTES = ("_trainer",)
 
 
-def _seeds(random_state, n):
-    """``n`` independent 31-bit seeds derived from ``random_state`` (int or None)."""
-    return np.random.SeedSequence(random_state).generate_state(n) >> 1
+def _seeds(entropy, n):
+    """``n`` independent 31-bit seeds derived from ``entropy`` (int or None)."""
+    return np.random.SeedSequence(entropy).generate_state(n) >> 1
+
+
+def _seed_entropy(random_state):
+    """The int (or None) that every seed derives from.
+
+    A ``RandomState`` gives one draw from a copy of it, so it is left as it was and
+    the same instance gives the same network (scikeras' rule, whose own draw,
+    ``randint(low=1)``, is always 0).
+    """
+    if isinstance(random_state, np.random.RandomState):
+        copy = np.random.RandomState()
+        copy.set_state(random_state.get_state())
+        return int(copy.randint(np.iinfo(np.int32).max))
+    return random_state
+
+
+def _training_split(n_samples, validation_split):
+    """How many of ``n_samples`` train: as Keras, the first
+    ``floor(n * (1 - validation_split))``; the rest validate. Neither may be empty."""
+    split = int(math.floor(n_samples * (1.0 - validation_split)))
+    if not 0 < split < n_samples:
+        raise ValueError(
+            f"validation_split={validation_split} leaves "
+            f"{'no training' if split < 1 else 'no validation'} sample out "
+            f"of {n_samples}; "
+            f"{'lower' if split < 1 else 'raise'} it, or pass more samples."
+        )
+    return split
+
+
+def _own_copy(sample_weight):
+    """A float copy of ``sample_weight``: scikeras multiplies it by the class
+    weights in place, which changed the caller's array and compounded on refits."""
+    return None if sample_weight is None else np.array(sample_weight, dtype=float)
 
 
 def _check_binary(y, classes=None):
-    n_classes = len(np.unique(y)) if classes is None else len(classes)
+    present = np.unique(y)
+    if classes is not None:
+        given, classes = len(classes), np.unique(classes)
+        if classes.size != given:
+            raise ValueError(
+                f"classes holds a label twice ({given} labels, {classes.size} "
+                f"distinct: {classes.tolist()}); pass each label once."
+            )
+        unknown = present[~np.isin(present, classes)]
+        if unknown.size:
+            raise ValueError(
+                f"y holds the labels {unknown.tolist()}, which are not among the "
+                f"classes {classes.tolist()} (those of classes= or of the first fit); "
+                "pass classes= with every label on the first partial_fit."
+            )
+    n_classes = len(present if classes is None else classes)
     if n_classes < 2:
         raise ValueError(
-            f"IMDBNet needs two classes in y, got only one class: {np.unique(y)[0]!r}. "
+            f"IMDBNet needs two classes in y, got only one class: {present[0]!r}. "
             "Pass samples of both classes (or classes= to partial_fit)."
         )
     if n_classes > 2:

@@ -226,6 +226,25 @@ def test_same_random_state_same_predictions(toy):
     assert not np.array_equal(first, other)
 
 
+def test_random_state_instance_seeds_and_is_left_as_it_was(toy):
+    # scikeras drew its seed with randint(low=1), which is always 0
+    X, y = toy
+
+    def first_kernel(random_state):
+        net = IMDBNet(epochs=1, random_state=random_state).fit(X[:50], y[:50])
+        return net.model_.get_weights()[0]
+
+    rng = np.random.RandomState(1)
+    state = rng.get_state()[1].copy()
+    np.testing.assert_array_equal(first_kernel(rng), first_kernel(rng))
+    np.testing.assert_array_equal(state, rng.get_state()[1])  # not advanced
+    kernels = [first_kernel(np.random.RandomState(seed)) for seed in (2, 3)]
+    kernels += [first_kernel(0), first_kernel(rng)]
+    for i, a in enumerate(kernels):
+        for b in kernels[i + 1 :]:
+            assert not np.array_equal(a, b)
+
+
 def test_random_state_leaves_global_generators_alone(toy):
     # scikeras reseeds Python's and numpy's global generators, which other threads
     # (joblib or Dask workers) draw from; IMDBNet must not touch them.
@@ -327,6 +346,20 @@ def test_class_weight_shifts_predictions(toy):
     plain = IMDBNet(epochs=5, random_state=0).fit(X, y)
     weighted = IMDBNet(epochs=5, random_state=0, class_weight={0: 1, 1: 50}).fit(X, y)
     assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean()
+
+
+def test_class_weight_leaves_the_callers_sample_weight_alone(toy):
+    # scikeras multiplies sample_weight by the class weights in place
+    X, y = toy
+    weights = np.ones(len(y))
+    net = IMDBNet(epochs=1, random_state=0, class_weight={0: 1, 1: 2})
+    first = net.fit(X, y, sample_weight=weights).predict_proba(X)
+    np.testing.assert_array_equal(weights, np.ones(len(y)))
+    np.testing.assert_array_equal(
+        net.fit(X, y, sample_weight=weights).predict_proba(X), first
+    )
+    net.partial_fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(weights, np.ones(len(y)))
 
 
 def test_set_params_and_get_params_are_sklearns():
@@ -479,6 +512,40 @@ def test_validation_split_that_empties_a_side_is_refused(
     net = IMDBNet(validation_split=validation_split)
     with pytest.raises(ValueError, match=match):
         net.fit(X[:n], y[:n]) if n > 1 else net.partial_fit(X[:n], y[:n], [0, 1])
+
+
+def test_a_refused_refit_leaves_the_fitted_network_as_it_was(toy):
+    X, y = toy
+    net = IMDBNet(epochs=3, random_state=0).fit(X, y)
+    proba, history = net.predict_proba(X), dict(net.history_)
+    net.set_params(validation_split=0.6)
+    for refit in (net.fit, net.partial_fit):
+        with pytest.raises(ValueError, match="leaves no training sample out of 2"):
+            refit(X[:2], y[:2])
+    np.testing.assert_array_equal(net.predict_proba(X), proba)
+    assert net.history_ == history
+
+
+@pytest.mark.parametrize(
+    "classes, labels, match",
+    [
+        ([0, 1], [0, 1, 2], r"y holds the labels \[2\], which are not among the cl"),
+        ([0], [0, 1], r"y holds the labels \[1\]"),
+        ([0, 0, 1], [0, 1], r"classes holds a label twice \(3 labels, 2 distinct"),
+    ],
+)
+def test_partial_fit_labels_outside_classes_are_named(toy, classes, labels, match):
+    X, _ = toy
+    y = np.resize(labels, X.shape[0])
+    with pytest.raises(ValueError, match=match):
+        IMDBNet().partial_fit(X, y, classes=classes)
+
+
+def test_later_partial_fit_with_new_labels_is_refused(toy):
+    X, y = toy
+    net = IMDBNet(epochs=1, random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match=r"\['neg', 'pos'\], which are not among"):
+        net.partial_fit(X, np.where(y == 1, "pos", "neg"))
 
 
 def test_partial_fit_with_early_stopping_needs_a_validation_split(toy):
