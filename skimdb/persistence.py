@@ -67,6 +67,7 @@ True
 import json
 import numbers
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -262,7 +263,8 @@ def _is_imdbnet(estimator):
 
 def _describe_imdbnet(net, prefix, folder, arrays):
     check_is_fitted(net)
-    model_file = f"{prefix}.keras"
+    # step names may hold any character: keep the file name a plain one
+    model_file = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix) + ".keras"
     net.model_.save(folder / model_file)
     fitted = {
         "classes_": _encode(net.classes_, "classes_", arrays),

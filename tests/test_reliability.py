@@ -643,6 +643,18 @@ def test_save_single_steps(data, fitted, tmp_path):
     assert (again.transform(REVIEWS) != bigrams.transform(REVIEWS)).nnz == 0
 
 
+def test_save_step_names_that_are_no_file_names(tmp_path):
+    pipe = Pipeline([("vec", MultiHotVectorizer(num_words=12)), ("net/1", _net())])
+    pipe.fit(REVIEWS, LABELS)
+    save(pipe, tmp_path / "model")
+    assert (tmp_path / "model" / "1_net_1.keras").is_file()
+    loaded = load(tmp_path / "model")
+    assert [name for name, _ in loaded.steps] == ["vec", "net/1"]
+    np.testing.assert_array_equal(
+        loaded.predict_proba(REVIEWS), pipe.predict_proba(REVIEWS)
+    )
+
+
 def test_save_refuses_what_it_cannot_store_safely(data, fitted, tmp_path):
     import keras
 
