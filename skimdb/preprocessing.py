@@ -19,6 +19,10 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
 
+#: The widest output ``num_words=None`` may learn (the loaders' cap on ids too).
+_MAX_LEARNED_WIDTH = 2**31
+
+
 class MultiHotVectorizer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -32,9 +36,9 @@ class MultiHotVectorizer(
     Parameters
     ----------
     num_words : int or None, default=10000
-        Width of the output: word ids ``0 .. num_words - 1`` get a column each.
-        ``None`` learns the width in :meth:`fit` as the largest id seen plus one
-        (the ``oov_id`` column included when ``handle_unknown="oov"``).
+        Width of the output, at most ``2**31``: word ids ``0 .. num_words - 1`` get
+        a column each. ``None`` learns the width in :meth:`fit` as the largest id
+        seen plus one (the ``oov_id`` column included when ``handle_unknown="oov"``).
     handle_unknown : {"oov", "ignore", "error"}, default="oov"
         What to do with ids ``>= num_words``:
 
@@ -116,7 +120,11 @@ class MultiHotVectorizer(
     """
 
     _parameter_constraints: dict = {
-        "num_words": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        # at most the widest learned vocabulary: keys row * width stay in int64
+        "num_words": [
+            Interval(numbers.Integral, 1, _MAX_LEARNED_WIDTH, closed="both"),
+            None,
+        ],
         "handle_unknown": [StrOptions({"oov", "ignore", "error"})],
         "oov_id": [Interval(numbers.Integral, 0, None, closed="left")],
         "ngram_range": [tuple],
@@ -523,10 +531,6 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-#: The widest output ``num_words=None`` may learn (the loaders' cap on ids too).
-_MAX_LEARNED_WIDTH = 2**31
-
-
 def _check_n_reviews(X):
     """Reject a string, a scalar or an empty collection in place of the reviews."""
     if isinstance(X, (str, bytes)) or sp.issparse(X) or not hasattr(X, "__len__"):
@@ -709,7 +713,8 @@ def _multi_hot(columns, indptr, width, dtype):
     Each row's columns are merged by sorting the keys ``row * width + column``, a
     chunk of whole rows at a time: the chunks' key ranges follow one another, so
     sorting each is sorting all, and each sort stays in cache. Hand-written: scipy's
-    ``sum_duplicates`` sorts row by row and is about 5x slower here.
+    ``sum_duplicates`` sorts row by row and is about 2.5x slower here (0.35 s
+    against 0.13 s on the 25,000 training reviews).
     """
     n_rows = indptr.size - 1
     starts = np.searchsorted(indptr, np.arange(0, indptr[-1], _SORT_CHUNK), "right")

@@ -150,6 +150,7 @@ def test_bad_input_is_refused_by_name(X, error, match):
     "params, match",
     [
         (dict(num_words=0), "'num_words' parameter of MultiHotVectorizer must be"),
+        (dict(num_words=2**62), r"'num_words' .* range \[1, 2147483648\] or None"),
         (dict(handle_unknown="keep"), "'handle_unknown' parameter"),
         (dict(oov_id=-1), "'oov_id' parameter"),
         (dict(num_words=2, oov_id=2), "oov_id=2 is not a column of the output"),
@@ -159,6 +160,12 @@ def test_bad_input_is_refused_by_name(X, error, match):
 def test_bad_parameters_are_named(params, match):
     with pytest.raises(ValueError, match=match):
         MultiHotVectorizer(**params).fit([[1]])
+
+
+def test_widest_num_words_encodes_the_last_column():
+    X = MultiHotVectorizer(num_words=2**31).fit_transform([[5, 1], [2**31 - 1, 3]])
+    assert X.shape == (2, 2**31)
+    assert X.indices.tolist() == [1, 5, 3, 2**31 - 1]
 
 
 def test_transform_before_fit():
