@@ -166,8 +166,16 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             X = X.to_numpy()
             if X.ndim == 2 and X.shape[1] == 1:
                 X = X[:, 0]
-        if isinstance(X, np.ndarray) and X.dtype.kind not in "OUS":
-            return X  # a numeric array of (padded) id sequences
+        if isinstance(X, np.ndarray):
+            if X.dtype.kind not in "OUS":
+                return X  # a numeric array of (padded) id sequences
+            if X.ndim == 2 and X.shape[1] == 1:  # one column, as ColumnTransformer
+                X = X[:, 0]  # selects it from a numpy array
+            if X.ndim != 1 and X.dtype.kind in "US":
+                raise TypeError(
+                    f"X is an array of text of shape {X.shape}; pass the reviews "
+                    "as a 1-d array, or a single column of shape (n_reviews, 1)."
+                )
         reviews = list(X)
         for i, review in enumerate(reviews):
             if isinstance(review, (bytes, np.bytes_)):

@@ -195,6 +195,25 @@ def test_one_column_dataframe_is_its_reviews_not_its_label():
     assert [list(r) for r in out] == [[1, 4, 5], [1, 5]]
 
 
+def test_one_text_column_of_a_numpy_array_in_a_column_transformer():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import make_pipeline
+
+    encode = make_pipeline(
+        ReviewEncoder(word_index={"good": 1, "film": 2}),
+        MultiHotVectorizer(num_words=6),
+    )
+    table = np.array([["good film", "x"], ["film", "y"]], dtype=object)
+    columns = ColumnTransformer([("text", encode, [0])], sparse_threshold=1.0)
+    X = columns.fit_transform(table)
+    assert X.toarray().tolist() == [[0, 1, 0, 0, 1, 1], [0, 1, 0, 0, 0, 1]]
+    enc = ReviewEncoder(word_index={"good": 1, "film": 2}).fit()
+    column = np.array([["good film"], ["film"]])  # str dtype, one column
+    assert [list(r) for r in enc.transform(column)] == [[1, 4, 5], [1, 5]]
+    with pytest.raises(TypeError, match=r"array of text of shape \(2, 2\)"):
+        enc.transform(np.array([["good", "film"], ["film", "good"]]))
+
+
 @pytest.mark.parametrize(
     "X", [[b"good film"], np.array([b"good film"])], ids=["list", "bytes-array"]
 )
