@@ -12,6 +12,7 @@ from sklearn.base import (
     OneToOneFeatureMixin,
     TransformerMixin,
 )
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
@@ -492,9 +493,9 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "NBLogCountRatio needs labels of exactly two classes; y holds "
                 f"{n} class{'es' if n != 1 else ''}."
             )
-        p = self.alpha + np.asarray(X[y == 1].sum(axis=0), dtype=np.float64).ravel()
-        q = self.alpha + np.asarray(X[y == 0].sum(axis=0), dtype=np.float64).ravel()
-        self.log_count_ratio_ = np.log(p / p.sum()) - np.log(q / q.sum())
+        # the smoothed per-class feature log-probabilities are multinomial NB's
+        log_prob = MultinomialNB(alpha=self.alpha).fit(X, y).feature_log_prob_
+        self.log_count_ratio_ = log_prob[1] - log_prob[0]
         return self
 
     def transform(self, X):
@@ -520,7 +521,9 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         ratio = self.log_count_ratio_.astype(X.dtype)
         if sp.issparse(X):
-            return (X @ sp.diags(ratio, format="csr")).tocsr()
+            X = X.tocsr(copy=True)  # scaled in place, as TfidfTransformer does
+            X.data *= ratio[X.indices]
+            return X
         return X * ratio
 
     def __sklearn_tags__(self):
