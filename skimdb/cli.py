@@ -211,13 +211,12 @@ def cmd_train(args):
     (X_train, y_train), (X_test, y_test) = _load_imdb(
         args, num_words, n_train=args.n_train, n_test=args.n_test
     )
-    word_index = get_word_index(
-        data_home=args.data_home, download_if_missing=not args.no_download
-    )
+    # fetched here to honour --no-download; the encoder then reads it from the data
+    # home and keeps only its word_index_ (a word_index= copy would be saved twice)
+    get_word_index(data_home=args.data_home, download_if_missing=not args.no_download)
     model = make_pipeline(args.preset, random_state=args.random_state)
-    model.steps.insert(
-        0, ("text", ReviewEncoder(num_words=num_words, word_index=word_index))
-    )
+    encoder = ReviewEncoder(num_words=num_words, data_home=args.data_home)
+    model.steps.insert(0, ("text", encoder))
     model.set_params(
         vec__num_words=num_words,
         clf__validation_split=args.validation_split,

@@ -127,6 +127,8 @@ def test_train_accuracy_is_the_saved_models(trained, home):
         _number(out, "test accuracy:"), abs=1e-4
     )
     assert model[-1].verbose == 0  # later predictions print nothing
+    encoder = model.named_steps["text"]  # the word index is saved once, fitted
+    assert encoder.word_index is None and set(encoder.word_index_) == set(WORD_INDEX)
 
 
 def test_train_options_reach_the_network_and_shrink_the_data(home, tmp_path):
