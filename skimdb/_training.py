@@ -203,9 +203,9 @@ def fit_model(
     """
     model = trainer.model
     steps = math.ceil(X.shape[0] / trainer.batch_size)
-    history = keras.callbacks.History()  # as fit's: also model.history
     callbacks = keras.callbacks.CallbackList(
-        [*callbacks, history],
+        list(callbacks),
+        add_history=True,
         add_progbar=verbose != 0,
         verbose=verbose,
         epochs=initial_epoch + epochs,
@@ -214,6 +214,7 @@ def fit_model(
     )
     if not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
+    history = {}
     model.stop_training = False
     if validation is not None:  # converted once, evaluated after every epoch
         validation = (sparse_chunks(validation[0]), *validation[1:])
@@ -231,8 +232,10 @@ def fit_model(
             val_logs = trainer.evaluate(*validation)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         callbacks.on_epoch_end(epoch, logs)
+        for name, value in logs.items():
+            history.setdefault(name, []).append(value)
         if model.stop_training:
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs=logs)
-    return history.history
+    return history
