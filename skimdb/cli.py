@@ -39,25 +39,26 @@ QUICK = {
 }
 MODEL_FILE = "model.joblib"
 CLASS_NAMES = ("neg", "pos")
-#: ``skimdb train``'s options that shape the notebook preset's vectorizer and network:
-#: those not given keep the preset's own values.
-NETWORK_OPTIONS = (
-    "num_words",
-    "units",
-    "hidden_layers",
-    "activation",
-    "loss",
-    "optimizer",
-    "learning_rate",
-    "epochs",
-    "batch_size",
-    "dropout",
-    "l2",
-    "early_stopping",
-    "n_iter_no_change",
-    "shuffle",
-    "class_weight",
-)
+#: ``skimdb train``'s options that shape the notebook preset's vectorizer and network,
+#: by parameter: the option, and the preset's value that it keeps when not given
+#: (MultiHotVectorizer's and IMDBNet's defaults; a test holds them equal).
+NOTEBOOK_OPTIONS = {
+    "num_words": ("--num-words", 10000),
+    "units": ("--units", 16),
+    "hidden_layers": ("--hidden-layers", 2),
+    "activation": ("--activation", "relu"),
+    "loss": ("--loss", "binary_crossentropy"),
+    "optimizer": ("--optimizer", "rmsprop"),
+    "learning_rate": ("--learning-rate", None),
+    "epochs": ("--epochs", 4),
+    "batch_size": ("--batch-size", 512),
+    "dropout": ("--dropout", 0.0),
+    "l2": ("--l2", 0.0),
+    "early_stopping": ("--early-stopping", False),
+    "n_iter_no_change": ("--n-iter-no-change", 2),
+    "shuffle": ("--no-shuffle", True),
+    "class_weight": ("--class-weight", None),
+}
 
 
 class UserError(Exception):
@@ -147,10 +148,10 @@ def _model_num_words(model):
 
 
 def _predict(model, X):
-    """Each review's class probabilities, and its label as the model's ``predict``
-    gives it (argmax: a tie at 0.5 is ``neg``)."""
+    """Each review's class probabilities, and its predicted column (0: neg, 1: pos,
+    the IMDB labels): argmax, as the model's ``predict``, so a tie at 0.5 is neg."""
     proba = model.predict_proba(X)
-    return proba, model.classes_[proba.argmax(axis=1)]
+    return proba, proba.argmax(axis=1)
 
 
 def _loss(model, y, proba):
@@ -198,12 +199,13 @@ def cmd_train(args):
     from skimdb import ReviewEncoder, make_pipeline
     from skimdb.datasets import get_word_index
 
-    given = {name: getattr(args, name) for name in NETWORK_OPTIONS if name in args}
+    given = {name: getattr(args, name) for name in NOTEBOOK_OPTIONS if name in args}
     if args.preset != "notebook" and given:
-        options = ", ".join("--" + name.replace("_", "-") for name in given)
+        options = ", ".join(NOTEBOOK_OPTIONS[name][0] for name in given)
         raise UserError(
-            f"{options} shape the notebook preset only; --preset {args.preset} keeps "
-            "its own vectorizer and network: drop them, or use --preset notebook"
+            f"--preset {args.preset} keeps its own vectorizer and network, so it "
+            f"takes no {options}: drop {'it' if len(given) == 1 else 'them'}, or "
+            "use --preset notebook"
         )
     if args.validation_split is None:
         args.validation_split = 0.2 if args.preset == "notebook" else 0.0
@@ -228,6 +230,8 @@ def cmd_train(args):
         f"validation), {model[-1].epochs} epochs ..."
     )
     model.fit(X_train, y_train)
+    # the saved model refits (or cross-validates) quietly
+    model.set_params(clf__verbose=0)
     _report_and_save(args, model, y_train, X_test, y_test)
     return 0
 
@@ -527,19 +531,29 @@ def build_parser():
     )
     net = train.add_argument_group(
         "the network (MultiHotVectorizer's num_words, IMDBNet's hyperparameters)",
-        "Options not given keep the notebook preset's values, MultiHotVectorizer's "
-        f"and IMDBNet's defaults: {PRESETS['notebook']['description']}",
-        argument_default=argparse.SUPPRESS,  # given ones only: see NETWORK_OPTIONS
+        "Options not given keep the notebook preset's values: "
+        f"{PRESETS['notebook']['description']}",
+        argument_default=argparse.SUPPRESS,  # given ones only: see NOTEBOOK_OPTIONS
     )
-    net.add_argument("--num-words", type=_positive_int, help="vocabulary size")
-    net.add_argument("--units", type=_positive_int)
-    net.add_argument("--hidden-layers", type=_non_negative_int)
-    net.add_argument("--activation")
-    net.add_argument("--loss", choices=["binary_crossentropy", "mse"])
-    net.add_argument("--optimizer")
-    net.add_argument("--learning-rate", type=float)
-    net.add_argument("--epochs", type=_positive_int)
-    net.add_argument("--batch-size", type=_positive_int)
+
+    def default(name, what=""):
+        return f"{what}{'; ' if what else ''}default: {NOTEBOOK_OPTIONS[name][1]}"
+
+    net.add_argument(
+        "--num-words", type=_positive_int, help=default("num_words", "vocabulary size")
+    )
+    net.add_argument("--units", type=_positive_int, help=default("units"))
+    net.add_argument(
+        "--hidden-layers", type=_non_negative_int, help=default("hidden_layers")
+    )
+    net.add_argument("--activation", help=default("activation"))
+    net.add_argument(
+        "--loss", choices=["binary_crossentropy", "mse"], help=default("loss")
+    )
+    net.add_argument("--optimizer", help=default("optimizer"))
+    net.add_argument("--learning-rate", type=float, help="default: the optimizer's")
+    net.add_argument("--epochs", type=_positive_int, help=default("epochs"))
+    net.add_argument("--batch-size", type=_positive_int, help=default("batch_size"))
     net.add_argument(
         "--validation-split",
         type=_fraction,
@@ -547,19 +561,23 @@ def build_parser():
         help="fraction of the training reviews held out to draw validation curves; "
         "0 trains on all of them (default: 0.2 with the notebook preset, 0 with best)",
     )
-    net.add_argument("--dropout", type=float, help="dropout rate")
-    net.add_argument("--l2", type=float, help="L2 weight penalty")
+    net.add_argument("--dropout", type=float, help=default("dropout", "dropout rate"))
+    net.add_argument("--l2", type=float, help=default("l2", "L2 weight penalty"))
     net.add_argument(
         "--early-stopping",
         action="store_true",
         help="stop when the validation loss stops improving (needs a validation "
         "split) and keep the best weights",
     )
-    net.add_argument("--n-iter-no-change", type=_positive_int)
+    net.add_argument(
+        "--n-iter-no-change", type=_positive_int, help=default("n_iter_no_change")
+    )
     net.add_argument(
         "--no-shuffle", dest="shuffle", action="store_false", help="do not shuffle"
     )
-    net.add_argument("--class-weight", choices=["balanced"])
+    net.add_argument(
+        "--class-weight", choices=["balanced"], help=default("class_weight")
+    )
     net.add_argument("--random-state", type=int, default=0)
     net.add_argument(
         "--verbose",

@@ -126,7 +126,7 @@ def test_train_accuracy_is_the_saved_models(trained, home):
     assert model.score(X_test, y_test) == pytest.approx(
         _number(out, "test accuracy:"), abs=1e-4
     )
-    assert model[-1].verbose == 0  # later predictions print nothing
+    assert model[-1].verbose == 0  # a refit of the saved model prints nothing
     encoder = model.named_steps["text"]  # the word index is saved once, fitted
     assert encoder.word_index is None and set(encoder.word_index_) == set(WORD_INDEX)
 
@@ -205,6 +205,17 @@ def test_predict_labels_a_tie_like_the_models_predict(tmp_path):
     label, p_pos, _ = out.splitlines()[1].split("\t")
     assert float(p_pos) == 0.5
     assert label == ["neg", "pos"][model.predict([[0]])[0]]
+
+
+def test_predict_with_a_model_fitted_on_string_labels(tmp_path):
+    from sklearn.dummy import DummyClassifier
+
+    # columns follow classes_ ("neg", "pos"): printed by position, not by value
+    model = DummyClassifier(strategy="prior").fit([[0]] * 3, ["neg", "pos", "pos"])
+    joblib.dump(model, tmp_path / "model.joblib")
+    status, out, err = _run("predict", tmp_path, "any review")
+    assert status == 0, err
+    assert out.splitlines()[1].split("\t")[:2] == ["pos", "0.6667"]
 
 
 def test_predict_one_review(trained):
@@ -364,10 +375,23 @@ def test_best_preset_refuses_the_notebook_network_options():
     )
     assert (status, out) == (1, "")
     assert err == (
-        "skimdb train: error: --units, --epochs shape the notebook preset only; "
-        "--preset best keeps its own vectorizer and network: drop them, or use "
-        "--preset notebook\n"
+        "skimdb train: error: --preset best keeps its own vectorizer and network, so "
+        "it takes no --units, --epochs: drop them, or use --preset notebook\n"
     )
+    status, _, err = _run("train", "--preset", "best", "--no-shuffle")
+    assert status == 1 and "it takes no --no-shuffle: drop it," in err
+
+
+def test_notebook_options_not_given_keep_the_estimators_defaults():
+    from skimdb import IMDBNet, MultiHotVectorizer
+
+    defaults = {**IMDBNet().get_params(), **MultiHotVectorizer().get_params()}
+    for name, (option, value) in cli.NOTEBOOK_OPTIONS.items():
+        assert defaults[name] == value, option
+    args = cli.build_parser().parse_args(["train"])
+    assert not set(cli.NOTEBOOK_OPTIONS) & set(vars(args))  # only given ones reach
+    args = cli.build_parser().parse_args(["train", "--no-shuffle", "--units", "8"])
+    assert (args.shuffle, args.units) == (False, 8)
 
 
 def test_experiments_bad_grid_value_is_an_error_not_a_nan_row(home, tmp_path):
