@@ -81,7 +81,8 @@ class IMDBNet(KerasClassifier):
         initializer and of the shuffle are derived from it; no global random state
         (Python's, numpy's or TensorFlow's) is read or set, so fits in other
         threads do not disturb it. With an int, two fits give identical
-        predictions.
+        predictions; so do they with a ``RandomState``, which is not advanced:
+        each fit draws its seed from a copy of it.
     verbose : int, default=0
         Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
 
@@ -224,6 +225,12 @@ class IMDBNet(KerasClassifier):
             The classifier, trained one epoch further.
         """
         self._check_params(X)
+        if classes is not None and len(np.unique(classes)) != len(classes):
+            raise ValueError(  # before scikeras sets classes_ to them
+                f"classes holds a label twice ({len(classes)} labels, "
+                f"{len(np.unique(classes))} distinct: {np.unique(classes).tolist()}); "
+                "pass each label once."
+            )
         return super().partial_fit(
             X, y, classes=classes, sample_weight=_own_copy(sample_weight)
         )
@@ -276,8 +283,8 @@ class IMDBNet(KerasClassifier):
         return type(optimizer).from_config(config)  # a fresh copy, never shared
 
     def _check_params(self, X):
-        """Check the parameters before any network is built (fit and partial_fit),
-        so that a refused fit leaves a fitted network as it was."""
+        """Check the parameters, and the validation split against ``X``, before
+        scikeras rebuilds the network (fit and partial_fit)."""
         self._validate_params()
         self._check_keras_names()
         if self.early_stopping and not self.validation_split:
@@ -492,20 +499,17 @@ def _training_split(n_samples, validation_split):
 
 
 def _own_copy(sample_weight):
-    """A float copy of ``sample_weight``: scikeras multiplies it by the class
+    """A float copy of a ``sample_weight`` array: scikeras multiplies it by the class
     weights in place, which changed the caller's array and compounded on refits."""
-    return None if sample_weight is None else np.array(sample_weight, dtype=float)
+    if sample_weight is None or np.ndim(sample_weight) == 0:
+        return sample_weight  # a number is never changed in place
+    return np.array(sample_weight, dtype=float)
 
 
 def _check_binary(y, classes=None):
     present = np.unique(y)
     if classes is not None:
-        given, classes = len(classes), np.unique(classes)
-        if classes.size != given:
-            raise ValueError(
-                f"classes holds a label twice ({given} labels, {classes.size} "
-                f"distinct: {classes.tolist()}); pass each label once."
-            )
+        classes = np.unique(classes)
         unknown = present[~np.isin(present, classes)]
         if unknown.size:
             raise ValueError(

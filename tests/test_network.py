@@ -360,6 +360,8 @@ def test_class_weight_leaves_the_callers_sample_weight_alone(toy):
     )
     net.partial_fit(X, y, sample_weight=weights)
     np.testing.assert_array_equal(weights, np.ones(len(y)))
+    scalar = net.fit(X, y, sample_weight=1.0).predict_proba(X)  # a number works too
+    np.testing.assert_array_equal(scalar, first)
 
 
 def test_set_params_and_get_params_are_sklearns():
@@ -519,11 +521,17 @@ def test_a_refused_refit_leaves_the_fitted_network_as_it_was(toy):
     net = IMDBNet(epochs=3, random_state=0).fit(X, y)
     proba, history = net.predict_proba(X), dict(net.history_)
     net.set_params(validation_split=0.6)
+    both = [np.flatnonzero(y == 0)[0], np.flatnonzero(y == 1)[0]]  # 2 valid samples
     for refit in (net.fit, net.partial_fit):
         with pytest.raises(ValueError, match="leaves no training sample out of 2"):
-            refit(X[:2], y[:2])
+            refit(X[both], y[both])
     np.testing.assert_array_equal(net.predict_proba(X), proba)
     assert net.history_ == history
+    net.set_params(validation_split=0.0)
+    with pytest.raises(ValueError, match="classes holds a label twice"):
+        net.partial_fit(X, y, classes=[0, 0, 1])
+    np.testing.assert_array_equal(net.classes_, [0, 1])
+    np.testing.assert_array_equal(net.predict_proba(X), proba)
 
 
 @pytest.mark.parametrize(
