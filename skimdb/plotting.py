@@ -261,16 +261,23 @@ class ProbabilityViolinDisplay:
         """
         y_true = np.asarray(self.y_true).ravel()
         y_proba = np.asarray(self.y_proba, dtype=float)
+        if y_proba.ndim == 2 and y_proba.shape[1] == 1:
+            y_proba = y_proba[:, 0]  # a column, as a Keras model's predict gives
         if y_proba.ndim != 1:
             raise ValueError(
                 "y_proba must be 1-d, the probability of the positive class such as "
                 f"predict_proba(X)[:, 1]; got shape {y_proba.shape}."
             )
+        if np.isnan(y_proba).any():
+            raise ValueError(
+                "y_proba holds NaN; it must hold probabilities in [0, 1], such as "
+                "predict_proba(X)[:, 1]."
+            )
         if not np.all((y_proba >= 0) & (y_proba <= 1)):
             raise ValueError(
                 "y_proba must hold probabilities in [0, 1], such as "
                 "predict_proba(X)[:, 1]; got values from "
-                f"{np.nanmin(y_proba):g} to {np.nanmax(y_proba):g}."
+                f"{y_proba.min():g} to {y_proba.max():g}."
             )
         if y_true.shape != y_proba.shape:
             raise ValueError(

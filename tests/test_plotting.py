@@ -151,6 +151,10 @@ def test_violin_errors():
         ProbabilityViolinDisplay.from_predictions([0, 1, 0], both_columns)
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*from -3 to 4"):
         ProbabilityViolinDisplay.from_predictions([0, 1], [-3.0, 4.0])
+    with pytest.raises(ValueError, match="y_proba holds NaN"):
+        ProbabilityViolinDisplay.from_predictions([0, 1, 1], [0.1, np.nan, 0.7])
+    column = ProbabilityViolinDisplay.from_predictions([0, 1], [[0.2], [0.9]])
+    assert len(column.violins_["bodies"]) == 2  # a one-column array is its values
 
 
 def test_search_results_best_first():
