@@ -171,7 +171,9 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 return X  # a numeric array of (padded) id sequences
             if X.ndim == 2 and X.shape[1] == 1:  # one column, as ColumnTransformer
                 X = X[:, 0]  # selects it from a numpy array
-            if X.ndim != 1 and X.dtype.kind in "US":
+            if X.ndim != 1 and (
+                X.dtype.kind in "US" or any(isinstance(v, str) for v in X.flat)
+            ):
                 raise TypeError(
                     f"X is an array of text of shape {X.shape}; pass the reviews "
                     "as a 1-d array, or a single column of shape (n_reviews, 1)."

@@ -210,8 +210,12 @@ def test_one_text_column_of_a_numpy_array_in_a_column_transformer():
     enc = ReviewEncoder(word_index={"good": 1, "film": 2}).fit()
     column = np.array([["good film"], ["film"]])  # str dtype, one column
     assert [list(r) for r in enc.transform(column)] == [[1, 4, 5], [1, 5]]
-    with pytest.raises(TypeError, match=r"array of text of shape \(2, 2\)"):
-        enc.transform(np.array([["good", "film"], ["film", "good"]]))
+    for dtype in (str, object):
+        with pytest.raises(TypeError, match=r"array of text of shape \(2, 2\)"):
+            enc.transform(np.array([["good", "film"], ["film", "good"]], dtype=dtype))
+    ids = np.empty((2, 2), dtype=object)  # rows of ids in an object array: as given
+    ids[:] = [[1, 4], [1, 5]]
+    assert enc.transform(ids) is ids
 
 
 @pytest.mark.parametrize(
