@@ -501,7 +501,7 @@ def _training_split(n_samples, validation_split):
 def _own_copy(sample_weight):
     """A float copy of a ``sample_weight`` array: scikeras multiplies it by the class
     weights in place, which changed the caller's array and compounded on refits."""
-    if sample_weight is None or np.ndim(sample_weight) == 0:
+    if sample_weight is None or isinstance(sample_weight, numbers.Number):
         return sample_weight  # a number is never changed in place
     return np.array(sample_weight, dtype=float)
 
