@@ -262,26 +262,17 @@ def _is_imdbnet(estimator):
 
 
 def _describe_imdbnet(net, prefix, folder, arrays):
-    check_is_fitted(net)
+    # the estimator says what its fitted state is; this module only stores it
+    state = net._get_saved_state()
+    model = state.pop("model_")
     # step names may hold any character: keep the file name a plain one
     model_file = re.sub(r"[^A-Za-z0-9_.-]", "_", prefix) + ".keras"
-    net.model_.save(folder / model_file)
-    fitted = {
-        "classes_": _encode(net.classes_, "classes_", arrays),
-        "n_features_in_": int(net.n_features_in_),
-        "X_dtype_": np.dtype(net.X_dtype_).name,
-        "X_shape_": [int(n) for n in net.X_shape_],
-        "history_": {k: [float(v) for v in vs] for k, vs in net.history_.items()},
-        "_shuffle_seed": int(net._shuffle_seed),
-    }
-    if hasattr(net, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in net.feature_names_in_]
+    model.save(folder / model_file)
     return {
         "class": "IMDBNet",
         "params": _encode_params(net, prefix),
-        "fitted": fitted,
+        "fitted": {key: _encode(value, key, arrays) for key, value in state.items()},
         "model": model_file,
-        "attributes": _saved_attributes(net),
     }
 
 
@@ -400,43 +391,14 @@ def _rebuild(description, folder, arrays):
 
 def _rebuild_imdbnet(description, folder, arrays):
     import keras
-    import scipy.sparse as sp
 
     from skimdb.network import IMDBNet
 
     model_file = description["model"]
     if Path(model_file).name != model_file or not model_file.endswith(".keras"):
         raise ValueError(f"refusing the model file name {model_file!r}")
-    fitted = description["fitted"]
-    net = IMDBNet(**_decode_params(description["params"]))
-    classes = _decode(fitted["classes_"], arrays)
-    # scikeras' own initialize() sets up every fitted attribute it needs (the
-    # label encoder, output counts, callbacks) from one row per class; the
-    # network it builds is then replaced by the saved one.
-    dummy = sp.csr_matrix((len(classes), fitted["n_features_in_"]), dtype=np.float32)
-    net.initialize(dummy, classes)
-    net.model_ = keras.saving.load_model(folder / model_file, safe_mode=True)
-    net.X_dtype_ = np.dtype(fitted["X_dtype_"])
-    net.X_shape_ = tuple(fitted["X_shape_"])
-    net.history_ = {k: list(v) for k, v in fitted["history_"].items()}
-    net._shuffle_seed = int(fitted["_shuffle_seed"])
-    if "feature_names_in_" in fitted:
-        net.feature_names_in_ = np.array(fitted["feature_names_in_"], dtype=object)
-    attributes = _saved_attributes(net)
-    if attributes != description["attributes"]:
-        differ = sorted(set(description["attributes"]) ^ set(attributes))
-        raise ValueError(
-            "The saved IMDBNet's fitted attributes differ from this version's "
-            f"({differ}); load it with the skimdb, scikeras and Keras versions that "
-            "saved it."
-        )
-    if not np.array_equal(net.classes_, classes):
-        raise ValueError(f"classes_ {net.classes_!r} rebuilt as {classes!r}")
-    return net
-
-
-def _saved_attributes(net):
-    """The names of ``net``'s attributes that a save records (not the transient)."""
-    from skimdb.network import _TRANSIENT_ATTRIBUTES
-
-    return sorted(set(vars(net)) - set(_TRANSIENT_ATTRIBUTES))
+    state = {
+        str(key): _decode(value, arrays) for key, value in description["fitted"].items()
+    }
+    state["model_"] = keras.saving.load_model(folder / model_file, safe_mode=True)
+    return IMDBNet._from_saved_state(_decode_params(description["params"]), state)

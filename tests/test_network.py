@@ -17,7 +17,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skimdb import IMDBNet, MultiHotVectorizer
-from skimdb._training import epoch_order, to_sparse_tensor
+from skimdb.network._training import epoch_order, to_sparse_tensor
 
 # Each entry says why Keras (or scikeras, which IMDBNet must subclass) cannot comply.
 EXPECTED_FAILED_CHECKS = {
@@ -77,14 +77,14 @@ def test_default_network_is_the_notebooks():
     assert (net.epochs, net.batch_size) == (4, 512)
 
 
-def test_is_a_sparse_binary_classifier_to_sklearn():
+def test_is_a_sparse_multiclass_classifier_to_sklearn():
     net = IMDBNet()
     tags = get_tags(net)
     assert is_classifier(net)
     assert tags.estimator_type == "classifier"
     assert tags.input_tags.sparse
     assert tags.target_tags.required
-    assert not tags.classifier_tags.multi_class
+    assert tags.classifier_tags.multi_class
 
 
 @pytest.mark.parametrize(
@@ -397,8 +397,8 @@ def test_bad_parameters_are_named(toy, params, match):
 
 def test_bad_data_is_refused_by_name(toy):
     X, y = toy
-    with pytest.raises(ValueError, match="Only binary classification is supported"):
-        IMDBNet().fit(X[:30], np.arange(30) % 3)
+    with pytest.raises(ValueError, match="at least two classes in y"):
+        IMDBNet().fit(X[:30], np.zeros(30))
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         IMDBNet().fit(X, y[:-1])
     with pytest.raises(NotFittedError):
@@ -491,7 +491,7 @@ def test_early_stopping_needs_a_validation_split(toy):
 def test_trainer_refuses_more_columns_than_int32_holds():
     from types import SimpleNamespace
 
-    from skimdb._training import EpochTrainer
+    from skimdb.network._training import EpochTrainer
 
     # a real network this wide would need terabytes; the check names the limit
     too_wide = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 2**31))])

@@ -1,4 +1,9 @@
-"""The IMDB dense network as a scikit-learn classifier (scikeras' KerasClassifier)."""
+"""The IMDB dense network as a scikit-learn classifier (scikeras' KerasClassifier).
+
+The package holds the public :class:`IMDBNet` (this module), every override of
+scikeras (``_scikeras_compat``), the epoch loop (``_training``) and the sparse
+first layer (``_layers``).
+"""
 
 import math
 import numbers
@@ -6,28 +11,34 @@ import numbers
 import keras
 import numpy as np
 import scipy.sparse as sp
-import tensorflow as tf
-from scikeras.wrappers import KerasClassifier
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from skimdb._training import EpochTrainer, fit_model, predict_chunks
+from skimdb.network._layers import SparseDense
+from skimdb.network._scikeras_compat import KerasClassifierCompat
+from skimdb.network._training import (
+    EpochTrainer,
+    TrainingDivergedError,
+    fit_model,
+    predict_chunks,
+)
 
 __all__ = ["IMDBNet"]
 
 _LOSSES = {"binary_crossentropy", "mse", "mean_squared_error"}
+#: The widest input: columns travel to TensorFlow as int32.
+_MAX_FEATURES = np.iinfo(np.int32).max
 
 
-class IMDBNet(KerasClassifier):
+class IMDBNet(KerasClassifierCompat):
     """The dense network of the classic IMDB example, as a scikit-learn classifier.
 
     With the defaults this is the network of *Deep Learning with Python*, chapter 4:
     ``Dense(16, relu) -> Dense(16, relu) -> Dense(1, sigmoid)``, trained with
     rmsprop on binary cross-entropy for 4 epochs in batches of 512. Every choice is
-    a hyperparameter, so ``GridSearchCV`` can search over it. Input is a sparse
+    a hyperparameter, so ``GridSearchCV`` can search over it. With more than two
+    classes (IMDB's star ratings, say) the output layer is ``Dense(k, softmax)``
+    trained on sparse categorical cross-entropy. Input is a sparse
     (or dense) matrix such as :class:`~skimdb.MultiHotVectorizer` gives; it reaches
     Keras as sparse batches and is never densified as a whole.
 
@@ -41,8 +52,10 @@ class IMDBNet(KerasClassifier):
         Activation of the hidden layers, any name ``keras.activations.get`` knows
         (``"relu"``, ``"tanh"``, ...).
     loss : {"binary_crossentropy", "mse"}, default="binary_crossentropy"
-        The training loss. ``"mse"`` (alias ``"mean_squared_error"``) is the
-        notebook's experiment.
+        The training loss. ``"binary_crossentropy"`` is cross-entropy: binary for
+        two classes, sparse categorical for more. ``"mse"`` (alias
+        ``"mean_squared_error"``) is the notebook's experiment: on the 0/1 target,
+        or on the one-hot targets of more classes.
     optimizer : str or keras.optimizers.Optimizer, default="rmsprop"
         An optimizer name (``"rmsprop"``, ``"adam"``, ``"sgd"``, ...) or instance;
         an instance is copied at each fit, never shared between fits.
@@ -93,8 +106,10 @@ class IMDBNet(KerasClassifier):
     history_ : dict of str to list of float
         Per-epoch ``loss`` and ``accuracy``, plus ``val_loss`` and ``val_accuracy``
         when ``validation_split > 0``.
-    classes_ : ndarray of shape (2,)
-        The two class labels.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels; ``predict_proba``'s columns are in this order.
+    n_classes_ : int
+        Number of classes.
     n_features_in_ : int
         Number of input features.
 
@@ -117,6 +132,13 @@ class IMDBNet(KerasClassifier):
     (2, 2)
     >>> sorted(net.history_)
     ['accuracy', 'loss']
+
+    Three classes or more get a softmax output:
+
+    >>> y3 = X[:, :3].argmax(axis=1) + (X[:, :3].sum(axis=1) == 0)
+    >>> net3 = IMDBNet(units=8, epochs=5, batch_size=32, random_state=0).fit(X, y3)
+    >>> net3.classes_, net3.predict_proba(X[:1]).shape
+    (array([0, 1, 2]), (1, 3))
     """
 
     _parameter_constraints: dict = {
@@ -193,7 +215,8 @@ class IMDBNet(KerasClassifier):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, such as the output of :class:`~skimdb.MultiHotVectorizer`.
         y : array-like of shape (n_samples,)
-            Two class labels: ints, bools or strings such as ``"neg"``/``"pos"``.
+            Class labels, two or more: ints, bools or strings such as
+            ``"neg"``/``"pos"``.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights.
 
@@ -201,9 +224,15 @@ class IMDBNet(KerasClassifier):
         -------
         self : IMDBNet
             The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            When training diverges (a loss that is not finite): the estimator is
+            then left unfitted, never with a network that predicts NaN.
         """
         self._check_params(X)
-        return super().fit(X, y, sample_weight=_own_copy(sample_weight))
+        return super().fit(X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train the current network (building it first if needed) for one epoch.
@@ -214,8 +243,8 @@ class IMDBNet(KerasClassifier):
             Training data.
         y : array-like of shape (n_samples,)
             Class labels.
-        classes : array-like of shape (2,), default=None
-            Both class labels; needed on the first call only if ``y`` lacks one.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; needed on the first call only if ``y`` lacks some.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights.
 
@@ -225,19 +254,11 @@ class IMDBNet(KerasClassifier):
             The classifier, trained one epoch further.
         """
         self._check_params(X)
-        if classes is not None and len(np.unique(classes)) != len(classes):
-            raise ValueError(  # before scikeras sets classes_ to them
-                f"classes holds a label twice ({len(classes)} labels, "
-                f"{len(np.unique(classes))} distinct: {np.unique(classes).tolist()}); "
-                "pass each label once."
-            )
-        return super().partial_fit(
-            X, y, classes=classes, sample_weight=_own_copy(sample_weight)
-        )
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     # --- the network --------------------------------------------------------------
 
-    def _build_keras_model(self):
+    def _build_network(self):
         # kernels 0..h-1, output h, shuffle h+1, dropouts after: a fixed layout,
         # so adding dropout leaves the other seeds as they were
         h = self.hidden_layers
@@ -247,7 +268,7 @@ class IMDBNet(KerasClassifier):
         inputs = keras.Input(shape=(self.n_features_in_,), sparse=True, name="reviews")
         x = inputs
         for i in range(self.hidden_layers):
-            dense = _SparseDense if i == 0 else keras.layers.Dense
+            dense = SparseDense if i == 0 else keras.layers.Dense
             x = dense(
                 self.units,
                 activation=self.activation,
@@ -260,18 +281,19 @@ class IMDBNet(KerasClassifier):
                 x = keras.layers.Dropout(
                     self.dropout, seed=seed, name=f"dropout_{i + 1}"
                 )(x)
-        outputs = (_SparseDense if self.hidden_layers == 0 else keras.layers.Dense)(
-            1,
-            activation="sigmoid",
+        binary = self.n_classes_ == 2
+        outputs = (SparseDense if self.hidden_layers == 0 else keras.layers.Dense)(
+            1 if binary else self.n_classes_,
+            activation="sigmoid" if binary else "softmax",
             kernel_initializer=keras.initializers.GlorotUniform(seed=int(seeds[h])),
             kernel_regularizer=regularizer,
-            name="positive",
+            name="positive" if binary else "classes",
         )(x)
         model = keras.Model(inputs, outputs, name="imdbnet")
         model.compile(
             optimizer=self._make_optimizer(),
-            loss=self.loss,
-            metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+            loss=_keras_loss(self.loss, binary),
+            metrics=[_accuracy_metric(self.loss, binary)],
         )
         return model
 
@@ -308,66 +330,25 @@ class IMDBNet(KerasClassifier):
                     f"which Keras does not know: {exc}"
                 ) from None
 
-    # --- scikeras compatibility: every fix for scikeras 0.13 lives below -----------
+    # --- the hooks scikeras calls (see _scikeras_compat) ---------------------------
 
-    # scikeras reads these attributes; IMDBNet does not expose them as parameters.
-    model = None
-    build_fn = None
-    metrics = None
-    run_eagerly = False
-    validation_batch_size = None
+    #: Rebuilt when needed, never pickled or saved: the trainer holds a traced
+    #: tf.function of the current network.
+    _transient_attributes = ("_trainer",)
 
-    # scikeras registers any instance attribute as a parameter; scikit-learn's rule
-    # is the signature of __init__, which clone, get_params and set_params rely on.
-    _get_param_names = classmethod(BaseEstimator._get_param_names.__func__)
-    set_params = BaseEstimator.set_params
-    __repr__ = BaseEstimator.__repr__
-    # scikeras' score re-validates y alone, bypassing the feature-count check that
-    # scikit-learn's accuracy-through-predict gets from predict.
-    score = ClassifierMixin.score
+    @staticmethod
+    def _check_labels(y, classes=None):
+        _check_labels(y, classes)
 
-    def __sklearn_tags__(self):
-        # scikeras defines only the old _more_tags, and puts BaseEstimator before
-        # ClassifierMixin in the MRO, so is_classifier() was False: set them here.
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags(multi_class=False)
-        tags.target_tags.required = True
-        tags.input_tags.sparse = True
-        return tags
+    @staticmethod
+    def _as_network_input(X):
+        return _as_canonical_csr(X)
 
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
-
-    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
-        # scikeras copies sparse input into a LIL matrix; keep it CSR float32
-        # (no copy when it already is), and validate through scikit-learn so the
-        # feature count and feature names are checked as for any estimator.
-        sparse = ("csr", "csc", "coo")
-        dtypes = (np.float32, np.float64)
-        if y is None:
-            X = validate_data(self, X, reset=reset, accept_sparse=sparse, dtype=dtypes)
-        else:
-            X, y = validate_data(
-                self, X, y, reset=reset, accept_sparse=sparse, dtype=dtypes
-            )
-            check_classification_targets(y)
-            _check_binary(y, getattr(self, "classes_", None))
-            _, y = super()._validate_data(y=y, reset=reset, y_numeric=y_numeric)
-        X = _as_canonical_csr(X)
-        if reset:
-            self.X_dtype_ = X.dtype
-            self.X_shape_ = X.shape
-        return X, y
-
-    def _fit_keras_model(
-        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
-    ):
-        # Keras' Model.fit is replaced by skimdb._training, one traced graph per
-        # epoch (the default fit takes 2.1 s instead of 4.4 s). scikeras also
-        # seeded Python's, numpy's and TensorFlow's global generators around fit;
-        # the shuffle here is drawn from random_state alone.
+    def _train(self, X, y, sample_weight, warm_start, epochs, initial_epoch):
         y = np.asarray(y, dtype=np.float32).reshape(-1, 1)
+        if self.n_classes_ > 2 and self.loss != "binary_crossentropy":
+            # mse on the one-hot targets, the notebook's experiment
+            y = np.eye(self.n_classes_, dtype=np.float32)[y[:, 0].astype(np.intp)]
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0], dtype=np.float32)
         sample_weight = np.asarray(sample_weight, dtype=np.float32)
@@ -376,40 +357,59 @@ class IMDBNet(KerasClassifier):
             split = _training_split(X.shape[0], self.validation_split)
             validation = X[split:], y[split:], sample_weight[split:]
             X, y, sample_weight = X[:split], y[:split], sample_weight[:split]
-        if not warm_start or not hasattr(self, "history_"):
+        continuing = warm_start and hasattr(self, "history_")
+        if not continuing:
             self.history_ = {}
         trainer = getattr(self, "_trainer", None)
         if (
             trainer is None
             or trainer.model is not self.model_
             or trainer.batch_size != self.batch_size
+            or trainer.target_width != y.shape[1]
         ):
-            trainer = self._trainer = EpochTrainer(self.model_, self.batch_size)
-        history = fit_model(
-            trainer,
-            X,
-            y,
-            sample_weight,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            # epochs trained before draw new orders
-            first_order_epoch=len(self.history_.get("loss", ())),
-            shuffle_seed=self._shuffle_seed if self.shuffle else None,
-            validation=validation,
-            callbacks=self._fit_callbacks + self._early_stopping_callback(),
-            verbose=self.verbose,
-        )
+            trainer = self._trainer = EpochTrainer(
+                self.model_, self.batch_size, target_width=y.shape[1]
+            )
+        before = _snapshot(self.model_) if continuing else None
+        try:
+            history = fit_model(
+                trainer,
+                X,
+                y,
+                sample_weight,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                # epochs trained before draw new orders
+                first_order_epoch=len(self.history_.get("loss", ())),
+                shuffle_seed=self._shuffle_seed if self.shuffle else None,
+                validation=validation,
+                callbacks=self._fit_callbacks + self._early_stopping_callback(),
+                verbose=self.verbose,
+            )
+        except TrainingDivergedError as exc:
+            if before is not None:  # the network as it was before this call
+                _restore(self.model_, before)
+            else:  # never a fitted network that predicts NaN
+                for name in ("model_", "history_", "_trainer"):
+                    self.__dict__.pop(name, None)
+            raise ValueError(
+                f"IMDBNet's training diverged: {exc}. Lower learning_rate (it is "
+                f"{self.learning_rate!r}; None is the optimizer's default), or scale "
+                "the input features. "
+                + (
+                    "The network is left as it was before this call."
+                    if before is not None
+                    else "The estimator is left unfitted."
+                )
+            ) from None
         for key, values in history.items():
             self.history_.setdefault(key, []).extend(values)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        for name in _TRANSIENT_ATTRIBUTES:
-            state.pop(name, None)
-        return state
+    def _raw_outputs(self, X):
+        return predict_chunks(self.model_, X)
 
     def predict_proba(self, X):
-        """Probabilities of the two classes for each review.
+        """Probabilities of the classes for each review.
 
         Parameters
         ----------
@@ -418,11 +418,10 @@ class IMDBNet(KerasClassifier):
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, 2)
+        proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        # scikeras' label encoder squeezes one sample's probabilities to shape (2,)
-        return np.reshape(super().predict_proba(X), (-1, len(self.classes_)))
+        return super().predict_proba(X)
 
     def _early_stopping_callback(self):
         if not self.early_stopping:
@@ -435,34 +434,67 @@ class IMDBNet(KerasClassifier):
             )
         ]
 
-    def _predict_raw(self, X, **kwargs):
+    # --- saved state (skimdb.persistence calls these) ----------------------------
+
+    def _get_saved_state(self):
+        """The fitted state that :func:`skimdb.persistence.save` stores: JSON
+        values, arrays, and the Keras network under ``"model_"``."""
         check_is_fitted(self)
-        X, _ = self._validate_data(X)
-        return predict_chunks(self.model_, X)
+        state = {
+            "model_": self.model_,
+            "classes_": np.asarray(self.classes_),
+            "n_features_in_": int(self.n_features_in_),
+            "X_dtype_": np.dtype(self.X_dtype_).name,
+            "history_": {k: [float(v) for v in vs] for k, vs in self.history_.items()},
+            "_shuffle_seed": int(self._shuffle_seed),
+        }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        return state
 
-
-@keras.saving.register_keras_serializable(package="skimdb")
-class _SparseDense(keras.layers.Dense):
-    """``Dense`` whose sparse-input product is TensorFlow's sparse-dense matmul.
-
-    Keras computes a sparse product through ``embedding_lookup_sparse`` (unique ids,
-    gather, segment sums, an ``IndexedSlices`` gradient), about 3x slower per
-    training step here than ``tf.sparse.sparse_dense_matmul``, whose gradient for
-    the kernel is one more sparse-dense product.
-    """
-
-    def call(self, inputs, training=None):
-        if not isinstance(inputs, tf.SparseTensor):
-            return super().call(inputs, training=training)
-        outputs = tf.sparse.sparse_dense_matmul(inputs, self.kernel)
-        if self.use_bias:
-            outputs = tf.nn.bias_add(outputs, self.bias)
-        return self.activation(outputs) if self.activation is not None else outputs
-
-
-#: Attributes rebuilt when needed and never saved: the trainer holds a traced
-#: tf.function of the current network.
-_TRANSIENT_ATTRIBUTES = ("_trainer",)
+    @classmethod
+    def _from_saved_state(cls, params, state):
+        """An IMDBNet fitted as ``state`` describes (from :meth:`_get_saved_state`,
+        its ``model_`` already loaded); the parameters are checked first."""
+        net = cls(**params)
+        net._validate_params()
+        classes = np.asarray(state["classes_"])
+        n_features = state["n_features_in_"]
+        if (
+            classes.ndim != 1
+            or len(classes) < 2
+            or len(np.unique(classes)) != len(classes)
+        ):
+            raise ValueError(f"classes_ must be 2 or more distinct labels: {classes!r}")
+        if (
+            isinstance(n_features, bool)
+            or not isinstance(n_features, numbers.Integral)
+            or not 1 <= n_features <= _MAX_FEATURES
+        ):
+            raise ValueError(
+                f"n_features_in_ must be an int in [1, {_MAX_FEATURES}]; "
+                f"got {n_features!r}"
+            )
+        if state["X_dtype_"] not in ("float32", "float64"):
+            raise ValueError(
+                f"X_dtype_ must be float32 or float64: {state['X_dtype_']!r}"
+            )
+        model = state["model_"]
+        outputs = 1 if len(classes) == 2 else len(classes)
+        shapes = (tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:]))
+        if shapes != ((n_features,), (outputs,)):
+            raise ValueError(
+                f"the saved network maps {shapes[0]} to {shapes[1]}, but the model "
+                f"has {n_features} features and {len(classes)} classes"
+            )
+        net._restore_fitted(classes, n_features, state.get("feature_names_in_"))
+        net.model_ = model
+        net.X_dtype_ = np.dtype(state["X_dtype_"])
+        net.X_shape_ = (len(classes), n_features)
+        history = state["history_"]
+        net.history_ = {str(k): [float(v) for v in vs] for k, vs in history.items()}
+        net._shuffle_seed = int(state["_shuffle_seed"])
+        return net
 
 
 def _seeds(entropy, n):
@@ -498,15 +530,7 @@ def _training_split(n_samples, validation_split):
     return split
 
 
-def _own_copy(sample_weight):
-    """A float copy of a ``sample_weight`` array: scikeras multiplies it by the class
-    weights in place, which changed the caller's array and compounded on refits."""
-    if sample_weight is None or isinstance(sample_weight, numbers.Number):
-        return sample_weight  # a number is never changed in place
-    return np.array(sample_weight, dtype=float)
-
-
-def _check_binary(y, classes=None):
+def _check_labels(y, classes=None):
     present = np.unique(y)
     if classes is not None:
         classes = np.unique(classes)
@@ -517,17 +541,40 @@ def _check_binary(y, classes=None):
                 f"classes {classes.tolist()} (those of classes= or of the first fit); "
                 "pass classes= with every label on the first partial_fit."
             )
-    n_classes = len(present if classes is None else classes)
-    if n_classes < 2:
+    if len(present if classes is None else classes) < 2:
         raise ValueError(
-            f"IMDBNet needs two classes in y, got only one class: {present[0]!r}. "
-            "Pass samples of both classes (or classes= to partial_fit)."
+            f"IMDBNet needs at least two classes in y, got only one class: "
+            f"{present[0]!r}. Pass samples of two or more classes (or classes= to "
+            "partial_fit)."
         )
-    if n_classes > 2:
-        raise ValueError(
-            f"Only binary classification is supported. IMDBNet got y with {n_classes} "
-            "classes; pass labels of two classes (e.g. 0/1 or 'neg'/'pos')."
-        )
+
+
+def _keras_loss(loss, binary):
+    """The Keras loss of the ``loss`` parameter: cross-entropy is binary for two
+    classes (one sigmoid unit) and sparse categorical for more (softmax); mse is
+    on the 0/1 target or on the one-hot targets."""
+    if loss == "binary_crossentropy" and not binary:
+        return "sparse_categorical_crossentropy"
+    return loss
+
+
+def _accuracy_metric(loss, binary):
+    if binary:
+        return keras.metrics.BinaryAccuracy(name="accuracy")
+    if loss == "binary_crossentropy":
+        return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    return keras.metrics.CategoricalAccuracy(name="accuracy")
+
+
+def _snapshot(model):
+    """The values of ``model``'s weights and of its optimizer's variables."""
+    variables = list(model.weights) + list(model.optimizer.variables)
+    return [(v, np.array(v.numpy())) for v in variables]
+
+
+def _restore(model, snapshot):
+    for variable, value in snapshot:
+        variable.assign(value)
 
 
 def _as_canonical_csr(X):

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 __all__ = [
     "EpochTrainer",
+    "TrainingDivergedError",
     "epoch_order",
     "fit_model",
     "predict_chunks",
@@ -30,6 +31,11 @@ __all__ = [
 _EVAL_CHUNK = 8192
 
 
+class TrainingDivergedError(ArithmeticError):
+    """An epoch ended with a loss that is not finite (Keras' ``TerminateOnNaN``
+    stops there too): the network's weights are no longer usable."""
+
+
 class EpochTrainer:
     """Runs epochs of minibatch training of ``model`` on CSR data in one graph call.
 
@@ -39,11 +45,14 @@ class EpochTrainer:
         A compiled model whose input is sparse of width ``n_features``.
     batch_size : int
         Rows per gradient step.
+    target_width : int, default=1
+        Columns of the targets: 1 for labels, the number of classes for one-hot.
     """
 
-    def __init__(self, model, batch_size):
+    def __init__(self, model, batch_size, target_width=1):
         self.model = model
         self.batch_size = int(batch_size)
+        self.target_width = int(target_width)
         self.n_features = int(model.inputs[0].shape[-1])
         if self.n_features > np.iinfo(np.int32).max:  # columns travel as int32
             raise ValueError(
@@ -55,7 +64,7 @@ class EpochTrainer:
             tf.TensorSpec([None], tf.int32),  # its column
             tf.TensorSpec([None], tf.float32),  # the value
             tf.TensorSpec([None], tf.int64),  # CSR row offsets
-            tf.TensorSpec([None, 1], tf.float32),  # targets
+            tf.TensorSpec([None, self.target_width], tf.float32),  # labels, one-hot
             tf.TensorSpec([None], tf.float32),  # sample weights
         ]
         # autograph=False: the loop is an explicit tf.while_loop, and converting
@@ -140,8 +149,17 @@ class EpochTrainer:
 
 
 def _n_correct(y, y_pred):
-    """How many predicted probabilities fall on the side of 0.5 of their 0/1 target."""
-    hits = tf.equal(tf.cast(y_pred > 0.5, y.dtype), y)
+    """How many predictions are right: a probability on the side of 0.5 of its 0/1
+    target, or the most probable of several classes (a label, or one-hot)."""
+    if y_pred.shape[-1] == 1:
+        hits = tf.equal(tf.cast(y_pred > 0.5, y.dtype), y)
+    else:
+        predicted = tf.argmax(y_pred, axis=-1)
+        if y.shape[-1] == 1:
+            labels = tf.cast(tf.reshape(y, [-1]), tf.int64)
+        else:
+            labels = tf.argmax(y, axis=-1)
+        hits = tf.equal(predicted, labels)
     return tf.reduce_sum(tf.cast(hits, tf.float32))
 
 
@@ -231,6 +249,12 @@ def fit_model(
         if validation is not None:
             val_logs = trainer.evaluate(*validation)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        not_finite = [name for name, value in logs.items() if not math.isfinite(value)]
+        if not_finite:
+            raise TrainingDivergedError(
+                f"{', '.join(not_finite)} became {logs[not_finite[0]]} in epoch "
+                f"{epoch + 1}"
+            )
         callbacks.on_epoch_end(epoch, logs)
         for name, value in logs.items():
             history.setdefault(name, []).append(value)
