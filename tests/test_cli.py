@@ -394,6 +394,14 @@ def test_bad_options(home, tmp_path):
     )
     assert status == 1
     assert err.splitlines()[-1].startswith("skimdb train: error: The 'activation'")
+    # the losses IMDBNet accepts are its own to list, not a copy in the CLI
+    status, _, err = _run(
+        "train", "--data-home", home, "-o", tmp_path, "--loss", "hinge", *FAST
+    )
+    assert status == 1
+    assert err.splitlines()[-1].startswith(
+        "skimdb train: error: The 'loss' parameter of IMDBNet must be"
+    )
 
 
 def test_best_preset_refuses_the_notebook_network_options():
