@@ -2,7 +2,7 @@
 
 import sys
 
-from skimdb.cli import main
+from skimdb.cli import main  # first: quiets TensorFlow's start-up before it loads
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,20 +2,28 @@
 
 import contextlib
 import csv
+import inspect
 import io
 import json
+import os
+import re
 import subprocess
 import sys
 import tarfile
 from importlib import metadata
+from pathlib import Path
 
 import joblib
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.metrics import log_loss
 
+import skimdb
 from skimdb import cli
+from skimdb.cli import _commands, _options
 from skimdb.datasets import load_data
+from skimdb.persistence import load, save
 
 matplotlib.use("Agg")
 
@@ -102,10 +110,11 @@ def _number(out, label):
 def test_train_reports_test_scores_and_saves_model_and_plots(trained):
     output, status, out = trained
     assert status == 0
-    assert "training reviews: 64 fitted, 16 for validation; test reviews: 40" in out
+    assert "training reviews: 80 (validation_split=0.2); test reviews: 40" in out
     assert _number(out, "test accuracy:") >= 0.9
-    assert 0 < _number(out, "test loss (binary cross-entropy):") < 0.6
-    model = joblib.load(output / "model.joblib")
+    assert 0 < _number(out, "test loss (binary_crossentropy):") < 0.6
+    model = load(output)
+    assert model[-1].history_["val_loss"]  # 0.2 of the reviews validated
     with open(output / "history.csv") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 15
@@ -119,9 +128,19 @@ def test_train_reports_test_scores_and_saves_model_and_plots(trained):
         assert image.std() > 0.05  # not blank
 
 
+def test_train_saves_no_pickle(trained):
+    output, _, out = trained
+    names = {path.name for path in output.iterdir()}
+    assert {"skimdb.json", "arrays.npz", "history.csv"} <= names
+    assert not {name for name in names if name.endswith((".joblib", ".pkl"))}
+    with np.load(output / "arrays.npz", allow_pickle=False) as arrays:
+        assert all(arrays[key].dtype != object for key in arrays.files)
+    assert out.splitlines()[-1].startswith(f"saved: the model in {output}{os.sep}, ")
+
+
 def test_train_accuracy_is_the_saved_models(trained, home):
     output, _, out = trained
-    model = joblib.load(output / "model.joblib")
+    model = load(output)
     _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
     assert model.score(X_test, y_test) == pytest.approx(
         _number(out, "test accuracy:"), abs=1e-4
@@ -139,9 +158,9 @@ def test_train_options_reach_the_network_and_shrink_the_data(home, tmp_path):
         *FAST,
     )  # fmt: skip
     assert status == 0, err
-    assert "training reviews: 20 fitted, 0 for validation; test reviews: 10" in out
+    assert "training reviews: 20 (validation_split=0); test reviews: 10" in out
     assert "test loss (mse):" in out
-    net = joblib.load(tmp_path / "model.joblib")[-1]
+    net = load(tmp_path)[-1]
     assert (net.hidden_layers, net.loss, net.activation) == (1, "mse", "tanh")
     assert (net.dropout, net.l2, net.early_stopping) == (0.25, 0.001, False)
     assert sorted(net.history_) == ["accuracy", "loss"]
@@ -154,8 +173,8 @@ def test_train_best_preset_builds_its_pipeline_on_the_full_vocabulary(home, tmp_
         "--n-train", "40", "--n-test", "10", "--no-plots", "--verbose", "0",
     )  # fmt: skip
     assert status == 0, err
-    assert "training reviews: 40 fitted, 0 for validation; test reviews: 10" in out
-    model = joblib.load(tmp_path / "model.joblib")
+    assert "training reviews: 40 (validation_split=0); test reviews: 10" in out
+    model = load(tmp_path)
     assert [name for name, _ in model.steps] == ["text", "vec", "nb", "clf"]
     assert model.named_steps["vec"].num_words is None
     assert model.named_steps["vec"].ngram_range == (1, 3)
@@ -169,9 +188,12 @@ def test_evaluate_prints_scores_and_confusion_matrix(trained, home):
     output = trained[0]
     status, out, _ = _run("evaluate", output, "--data-home", home)
     assert status == 0
-    model = joblib.load(output / "model.joblib")
+    model = load(output)
     _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
     assert _number(out, "accuracy:") == pytest.approx(model.score(X_test, y_test), 1e-4)
+    # the network's own loss, as Keras computes it: what scikit-learn measures too
+    loss = log_loss(y_test, model.predict_proba(X_test))
+    assert _number(out, "loss (binary_crossentropy):") == pytest.approx(loss, abs=2e-4)
     assert 0.9 <= _number(out, "ROC AUC:") <= 1
     lines = out.splitlines()
     matrix = lines[lines.index(next(x for x in lines if x.startswith("confusion"))) :]
@@ -200,7 +222,7 @@ def test_predict_labels_a_tie_like_the_models_predict(tmp_path):
     # a model unsure of everything: P(pos) is exactly 0.5
     model = DummyClassifier(strategy="prior").fit([[0], [1]], [0, 1])
     joblib.dump(model, tmp_path / "model.joblib")
-    status, out, err = _run("predict", tmp_path, "any review")
+    status, out, err = _run("predict", tmp_path, "any review", "--allow-pickle")
     assert status == 0, err
     label, p_pos, _ = out.splitlines()[1].split("\t")
     assert float(p_pos) == 0.5
@@ -213,7 +235,7 @@ def test_predict_with_a_model_fitted_on_string_labels(tmp_path):
     # columns follow classes_ ("neg", "pos"): printed by position, not by value
     model = DummyClassifier(strategy="prior").fit([[0]] * 3, ["neg", "pos", "pos"])
     joblib.dump(model, tmp_path / "model.joblib")
-    status, out, err = _run("predict", tmp_path, "any review")
+    status, out, err = _run("predict", tmp_path, "any review", "--allow-pickle")
     assert status == 0, err
     assert out.splitlines()[1].split("\t")[:2] == ["pos", "0.6667"]
 
@@ -227,7 +249,7 @@ def test_predict_one_review(trained):
 def test_predict_reads_a_file_or_stdin(trained, tmp_path, monkeypatch):
     path = tmp_path / "reviews.txt"
     path.write_text("superb moving acting\n\n   \nthe plot was dull and bad\n")
-    status, out, _ = _run("predict", trained[0] / "model.joblib", "--file", path)
+    status, out, _ = _run("predict", trained[0], "--file", path)
     assert status == 0
     assert [line.split("\t")[0] for line in out.splitlines()[1:]] == ["pos", "neg"]
     monkeypatch.setattr(sys, "stdin", io.StringIO(path.read_text()))
@@ -257,7 +279,7 @@ def test_mistakes_lists_the_misclassified_reviews_as_words(trained, home):
     assert status == 0, err
     status, out, _ = _run("mistakes", output, "--data-home", home, "--n", "30")
     assert status == 0
-    model = joblib.load(output / "model.joblib")
+    model = load(output)
     _, (X_test, y_test) = load_data(num_words=NUM_WORDS, data_home=home)
     proba = model.predict_proba(X_test[:30])[:, 1]
     wrong = np.flatnonzero((proba >= 0.5) != y_test[:30])
@@ -305,12 +327,12 @@ def test_experiments_prints_sorted_table_and_saves_csv_and_plot(home, tmp_path):
 
 def test_experiments_quick_defaults():
     args = cli.build_parser().parse_args(["experiments", "--quick", "--cv", "4"])
-    settings = cli._experiment_settings(args)
+    settings = _commands.experiment_settings(args)
     assert settings["cv"] == 4  # given options win over --quick
-    assert settings["n_train"] == cli.QUICK["n_train"]
+    assert settings["n_train"] == _options.QUICK["n_train"]
     args = cli.build_parser().parse_args(["experiments"])
-    assert cli._experiment_settings(args) == {
-        **cli.EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4,
+    assert _commands.experiment_settings(args) == {
+        **_options.EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4,
     }  # fmt: skip
 
 
@@ -348,11 +370,16 @@ def test_bad_model_paths_are_user_errors(tmp_path):
         "train one with 'skimdb train -o FOLDER'\n"
     )
     (tmp_path / "model.joblib").write_text("not a model")
-    status, _, err = _run("mistakes", tmp_path)
+    status, _, err = _run("mistakes", tmp_path, "--allow-pickle")
     assert status == 1 and err.startswith("skimdb mistakes: error: cannot load a model")
     joblib.dump({"a": "dict"}, tmp_path / "dict.joblib")
-    status, _, err = _run("evaluate", tmp_path / "dict.joblib")
-    assert status == 1 and "holds a dict, not a skimdb model" in err
+    status, _, err = _run("evaluate", tmp_path / "dict.joblib", "--allow-pickle")
+    assert status == 1 and "holds a dict, not a two-class skimdb model" in err
+    (tmp_path / "edited").mkdir()
+    (tmp_path / "edited" / "skimdb.json").write_text("{not json")
+    status, _, err = _run("predict", tmp_path / "edited", "good")
+    assert status == 1 and len(err.splitlines()) == 1
+    assert err.startswith(f"skimdb predict: error: cannot load the model in {tmp_path}")
 
 
 def test_bad_options(home, tmp_path):
@@ -367,6 +394,14 @@ def test_bad_options(home, tmp_path):
     )
     assert status == 1
     assert err.splitlines()[-1].startswith("skimdb train: error: The 'activation'")
+    # the losses IMDBNet accepts are its own to list, not a copy in the CLI
+    status, _, err = _run(
+        "train", "--data-home", home, "-o", tmp_path, "--loss", "hinge", *FAST
+    )
+    assert status == 1
+    assert err.splitlines()[-1].startswith(
+        "skimdb train: error: The 'loss' parameter of IMDBNet must be"
+    )
 
 
 def test_best_preset_refuses_the_notebook_network_options():
@@ -386,10 +421,11 @@ def test_notebook_options_not_given_keep_the_estimators_defaults():
     from skimdb import IMDBNet, MultiHotVectorizer
 
     defaults = {**IMDBNet().get_params(), **MultiHotVectorizer().get_params()}
-    for name, (option, value) in cli.NOTEBOOK_OPTIONS.items():
-        assert defaults[name] == value, option
+    options = _options.network_options()
+    for name, option in options.items():
+        assert defaults[name] == option.default, option.flags
     args = cli.build_parser().parse_args(["train"])
-    assert not set(cli.NOTEBOOK_OPTIONS) & set(vars(args))  # only given ones reach
+    assert not set(options) & set(vars(args))  # only given ones reach
     args = cli.build_parser().parse_args(["train", "--no-shuffle", "--units", "8"])
     assert (args.shuffle, args.units) == (False, 8)
 
@@ -438,3 +474,284 @@ def test_experiments_scheduler_and_dask_exclude_each_other():
     status, _, err = _run("experiments", "--dask", "--scheduler", "tcp://x:8786")
     assert status == 2
     assert "not allowed with argument" in err
+
+
+# -- no pickle unless asked ------------------------------------------------------------
+
+
+def test_predict_reads_a_folder_written_by_persistence_save(trained, tmp_path):
+    folder = tmp_path / "saved"
+    save(load(trained[0]), folder)  # skimdb.json, arrays.npz, a .keras file only
+    assert _run("predict", folder, "superb", "dull") == _run(
+        "predict", trained[0], "superb", "dull"
+    )
+
+
+class _Crafted:
+    """A pickle whose loading creates ``marker``: any code could run instead."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return open, (self.marker, "w")
+
+
+@pytest.mark.parametrize("name", ["model.joblib", "model.pkl"])
+def test_a_crafted_pickle_runs_only_with_allow_pickle(tmp_path, name):
+    marker = tmp_path / "code_ran"
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    joblib.dump(_Crafted(marker), model_dir / name)
+    where = model_dir if name == "model.joblib" else model_dir / name
+    for command in (["predict", where, "good"], ["evaluate", where],
+                    ["mistakes", where]):  # fmt: skip
+        status, out, err = _run(*command)
+        assert (status, out) == (1, "")
+        assert err.count("\n") == 1 and err.startswith(
+            f"skimdb {command[0]}: error: {model_dir / name} is not a model folder"
+        )
+        assert "--allow-pickle" in err and "runs any code" in err
+        assert not marker.exists()
+    # the flag does what its help says: the file's code runs, and what it made
+    # is refused by name
+    status, _, err = _run("predict", where, "good", "--allow-pickle")
+    assert marker.exists()
+    assert status == 1 and "holds a TextIOWrapper, not a two-class skimdb model" in err
+
+
+def test_allow_pickle_refuses_a_model_of_another_shape(tmp_path):
+    from sklearn.dummy import DummyClassifier
+
+    three = DummyClassifier().fit([[0]] * 3, [0, 1, 2])
+    joblib.dump(three, tmp_path / "model.joblib")
+    status, out, err = _run("predict", tmp_path, "good", "--allow-pickle")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"skimdb predict: error: {tmp_path / 'model.joblib'} holds a DummyClassifier "
+        "with 3 classes, not a two-class skimdb model\n"
+    )
+
+
+def test_allow_pickle_help_says_loading_runs_code():
+    for command in ("predict", "evaluate", "mistakes"):
+        _, out, _ = _run(command, "--help")
+        help_text = " ".join(out.split())
+        assert "--allow-pickle also load MODEL from a pickle" in help_text
+        assert "Loading a pickle runs any code it holds" in help_text
+
+
+# -- the output folder, checked before the data is loaded ---------------------------
+
+
+def _train_status(tmp_path, *argv):
+    """``skimdb train`` where data would fail to load: (status, stderr lines)."""
+    status, out, err = _run(
+        "train", "--data-home", tmp_path / "no_data", "--no-download", *argv
+    )
+    assert out == ""
+    return status, err.splitlines()
+
+
+def test_bad_output_is_refused_before_loading_anything(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    status, err = _train_status(tmp_path, "-o", tmp_path / "a_file")
+    assert (status, err) == (
+        1, [f"skimdb train: error: -o {tmp_path / 'a_file'}: is a file, not a folder; "
+            "choose a folder"],
+    )  # fmt: skip
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    for extra in ([], ["--overwrite"]):
+        status, err = _train_status(tmp_path, "-o", tmp_path / "other", *extra)
+        assert status == 1 and len(err) == 1
+        assert "holds files that are not a skimdb model" in err[0]
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    for target in (locked / "model", locked / "deeper" / "model"):
+        status, err = _train_status(tmp_path, "-o", target)
+        assert (status, err) == (
+            1, [f"skimdb train: error: -o {target}: cannot write in {locked} "
+                "(read-only)"],
+        )  # fmt: skip
+    assert not list(locked.iterdir())
+
+
+def test_an_existing_model_needs_overwrite(trained, tmp_path):
+    status, err = _train_status(tmp_path, "-o", trained[0])
+    assert (status, err) == (
+        1, [f"skimdb train: error: -o {trained[0]}: already holds a skimdb model; "
+            "pass --overwrite to replace it, or choose another folder"],
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(
+    "overwrite" not in inspect.signature(save).parameters,
+    reason="persistence overwrite not merged yet",
+)
+def test_overwrite_replaces_the_model(home, tmp_path):
+    output = tmp_path / "model"
+    for units in (4, 8):
+        status, _, err = _run(
+            "train", "--data-home", home, "-o", output, "--overwrite", "--no-plots",
+            *FAST, "--units", units,
+        )  # fmt: skip
+        assert status == 0, err
+        assert load(output)[-1].units == units
+    assert not [path for path in tmp_path.iterdir() if path != output]
+
+
+def test_output_expands_home(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.chdir(tmp_path)
+    status, out, err = _run(
+        "train", "--data-home", home, "-o", "~/model", "--no-plots", "--n-train", 20,
+        "--n-test", 10, "--num-words", NUM_WORDS, "--epochs", 1, "--verbose", 0,
+    )  # fmt: skip
+    assert status == 0, err
+    assert (tmp_path / "user" / "model" / "skimdb.json").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_an_unknown_user_home_is_one_line(trained, tmp_path, monkeypatch):
+    user = "~no_such_user_skimdb"
+    for argv, what in (
+        (["train", "-o", f"{user}/model"], "-o"),
+        (["train", "-o", tmp_path / "m", "--data-home", f"{user}/data"], "--data-home"),
+        (["evaluate", trained[0], "--data-home", user], "--data-home"),
+    ):
+        status, out, err = _run(*argv)
+        assert (status, out) == (1, "")
+        assert err.count("\n") == 1
+        assert err.startswith(f"skimdb {argv[0]}: error: {what} '{user}")
+        assert f"cannot expand '{user}'" in err
+    monkeypatch.setenv("SKIMDB_DATA", user)
+    status, _, err = _run("mistakes", trained[0])
+    assert status == 1
+    assert err.startswith(f"skimdb mistakes: error: SKIMDB_DATA '{user}'")
+
+
+# -- reviews in, rows out --------------------------------------------------------------
+
+#: Characters str.splitlines breaks at that are not line ends here.
+_NOT_LINE_ENDS = "\u2028\u2029\x85\v\f\x1c\x1d\x1e"
+
+
+def _stdin_bytes(monkeypatch, data):
+    """Standard input as a terminal-less byte stream, as when piped."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_reviews_split_at_line_ends_only(trained, tmp_path, monkeypatch):
+    reviews = [
+        f"superb {_NOT_LINE_ENDS} moving acting",
+        "the plot \r was dull \u2028 and bad",  # a lone \r ends no line either
+        f"{_NOT_LINE_ENDS} great",
+    ]
+    data = "\r\n".join(reviews[:2]).encode() + b"\n" + reviews[2].encode() + b"\n"
+    (tmp_path / "reviews.txt").write_bytes(data)
+    status, out, err = _run("predict", trained[0], "--file", tmp_path / "reviews.txt")
+    assert status == 0, err
+    rows = out.splitlines()[1:]
+    assert [row.split("\t")[0] for row in rows] == ["pos", "neg", "pos"]
+    assert [row.split("\t")[2] for row in rows] == [
+        " ".join(review.split()) for review in reviews
+    ]
+    _stdin_bytes(monkeypatch, data)
+    assert _run("predict", trained[0]) == (0, out, "")
+
+
+def test_invalid_utf8_is_refused_from_a_file_and_from_stdin(trained, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    data = b"superb acting\n\xff\xfe bad\n"
+    (tmp_path / "latin.txt").write_bytes(data)
+    status, out, err = _run("predict", trained[0], "-f", tmp_path / "latin.txt")
+    assert (status, out) == (1, "")
+    assert err == (
+        f"skimdb predict: error: cannot read reviews from {tmp_path / 'latin.txt'}: "
+        "not UTF-8 text (byte 0xff at offset 14)\n"
+    )
+    _stdin_bytes(monkeypatch, data)
+    assert _run("predict", trained[0]) == (
+        1, "", "skimdb predict: error: cannot read reviews from standard input: "
+        "not UTF-8 text (byte 0xff at offset 14)\n",
+    )  # fmt: skip
+
+
+# -- a diverging training --------------------------------------------------------------
+
+
+def test_a_diverging_training_is_one_line_and_saves_nothing(home, tmp_path):
+    status, out, err = _run(
+        "train", "--data-home", home, "-o", tmp_path / "m", *FAST,
+        "--learning-rate", "1e30", "--no-plots",
+    )  # fmt: skip
+    assert status == 1
+    message = err.splitlines()[-1]
+    assert message.startswith("skimdb train: error: ")
+    assert re.search("lower (--)?learning.rate", message)
+    assert "Traceback" not in err and "test accuracy" not in out
+    assert not (tmp_path / "m" / "skimdb.json").exists()
+
+
+# -- TensorFlow's start-up logs --------------------------------------------------------
+
+
+def _skimdb_process(*argv, env=None):
+    """``python -m skimdb ARGV`` with this checkout's skimdb, without
+    TF_CPP_MIN_LOG_LEVEL unless ``env`` sets it."""
+    base = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    root = str(Path(skimdb.__file__).parents[1])
+    base["PYTHONPATH"] = os.pathsep.join([root, base.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "skimdb", *map(str, argv)],
+        capture_output=True, text=True, env={**base, **(env or {})}, timeout=300,
+    )  # fmt: skip
+
+
+def test_a_commands_output_starts_with_skimdbs_own_line(home, trained, tmp_path):
+    result = _skimdb_process(
+        "train", "--data-home", home, "-o", tmp_path / "m", "--no-plots",
+        "--n-train", 20, "--n-test", 10, "--num-words", NUM_WORDS, "--epochs", 1,
+        "--verbose", 0,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"Loading the IMDB reviews (num_words={NUM_WORDS}) ...",
+        "Training on 20 reviews (0.2 held out for validation), 1 epochs ...",
+    ]
+    result = _skimdb_process("predict", trained[0], "superb")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[0] == "label\tP(pos)\treview"
+
+
+def test_tensorflow_log_level_is_the_users_when_set():
+    code = "import os, skimdb.cli; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    for env, level in (({}, "3"), ({"TF_CPP_MIN_LOG_LEVEL": "1"}, "1")):
+        base = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+        base["PYTHONPATH"] = str(Path(skimdb.__file__).parents[1])
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True,
+            env={**base, **env},
+        )  # fmt: skip
+        assert result.stdout.strip() == level, result.stderr
+
+
+# -- --help: each default stated once --------------------------------------------------
+
+
+@pytest.mark.parametrize("command", list(_options.COMMANDS))
+def test_help_states_each_default_once(command):
+    _, out, _ = _run(command, "--help")
+    # an option's entry: its line starting with "  -" and the indented lines after
+    entries = re.split(r"\n(?=  -|\S)", out.split("\noptions:\n", 1)[1])
+    for entry in entries:
+        assert len(re.findall(r"default", entry, flags=re.I)) <= 1, entry
+    assert "(default: None)" not in out
+    for group in _options.COMMANDS[command].groups:
+        for option in group.options:
+            shown = " ".join(option.help_text.split())
+            assert shown in " ".join(out.split()), option.flags
+            if option.default_text:
+                assert shown.count("(default: ") == 1, option.flags

@@ -1,0 +1,193 @@
+"""What the command line reads and writes: model folders, review files, paths."""
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+from skimdb.cli._quiet import import_tensorflow
+
+#: The manifest :func:`skimdb.persistence.save` writes: a folder holding it is a model.
+MANIFEST = "skimdb.json"
+#: The pickle file that earlier skimdb versions saved.
+PICKLE_FILE = "model.joblib"
+
+
+class UserError(Exception):
+    """A problem the user can fix; reported in one line, without a traceback."""
+
+
+# -- paths -----------------------------------------------------------------------------
+
+
+def expand(path, what):
+    """``path`` with a leading ``~`` or ``~user`` expanded (``what`` names it)."""
+    try:
+        return Path(os.fspath(path)).expanduser()
+    except RuntimeError:  # pathlib's word for an unknown ~user
+        user = str(path).split("/", 1)[0]
+        raise UserError(
+            f"{what} {str(path)!r}: cannot expand {user!r}, there is no such user "
+            "home; give the folder in full"
+        ) from None
+
+
+def check_data_home(args):
+    """Expand ``--data-home`` (or check ``SKIMDB_DATA``) now, before any loading."""
+    if args.data_home is not None:
+        args.data_home = str(expand(args.data_home, "--data-home"))
+    elif os.environ.get("SKIMDB_DATA"):
+        expand(os.environ["SKIMDB_DATA"], "SKIMDB_DATA")
+
+
+def _nearest_existing(path):
+    path = Path(os.path.abspath(path))
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _writable(folder):
+    """Whether we may create files in ``folder``: permitted, and not marked read-only
+    (a folder without any write bit counts as read-only even for root, as for the
+    data home)."""
+    mode = folder.stat().st_mode
+    return (
+        stat.S_ISDIR(mode)
+        and mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        and os.access(folder, os.W_OK | os.X_OK)
+    )
+
+
+def check_output(path, *, model, overwrite=False):
+    """The output folder ``-o`` names, checked before any data is loaded.
+
+    With ``model``, the folder receives a saved model: it must be new or empty, or
+    (with ``overwrite``) a model folder saved before; the model is written into a
+    folder beside it, so its parent must be writable too.
+    """
+    folder = expand(path, "-o")
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"-o {folder}: is a file, not a folder; choose a folder")
+    if model:
+        contents = list(folder.iterdir()) if folder.is_dir() else []
+        if contents and not (folder / MANIFEST).is_file():
+            raise UserError(
+                f"-o {folder}: holds files that are not a skimdb model; save into a "
+                "new or empty folder"
+                + (" (--overwrite replaces only a model folder)" if overwrite else "")
+            )
+        if contents and not overwrite:
+            raise UserError(
+                f"-o {folder}: already holds a skimdb model; pass --overwrite to "
+                "replace it, or choose another folder"
+            )
+        where = _nearest_existing(folder.parent)
+    else:
+        where = _nearest_existing(folder)
+    if not _writable(where):
+        raise UserError(f"-o {folder}: cannot write in {where} (read-only)")
+    return folder
+
+
+# -- models ----------------------------------------------------------------------------
+
+
+def load_model(path, *, allow_pickle=False):
+    """A fitted two-class model: from a model folder, or with ``allow_pickle`` from a
+    pickle/joblib file (or a folder holding ``model.joblib``)."""
+    path = expand(path, "MODEL")
+    if (path / MANIFEST).is_file():
+        from skimdb.persistence import load
+
+        import_tensorflow()
+        try:
+            model = load(path)
+        except Exception as exc:  # a corrupt or edited folder: say so in one line
+            raise UserError(f"cannot load the model in {path}: {exc}") from exc
+        return _checked(model, path)
+    pickle_path = path / PICKLE_FILE if path.is_dir() else path
+    if not pickle_path.is_file():
+        raise UserError(f"no model at {path}; train one with 'skimdb train -o FOLDER'")
+    if not allow_pickle:
+        raise UserError(
+            f"{pickle_path} is not a model folder but a file, which skimdb reads only "
+            "as a pickle, and loading a pickle runs any code it holds: pass "
+            "--allow-pickle if you trust it, or save the model with 'skimdb train -o "
+            "FOLDER' (no pickle)"
+        )
+    import joblib
+
+    import_tensorflow()  # the pickle may hold a network
+    try:
+        model = joblib.load(pickle_path)
+    except Exception as exc:  # a corrupt or foreign file: say so in one line
+        raise UserError(f"cannot load a model from {pickle_path}: {exc}") from exc
+    return _checked(model, pickle_path)
+
+
+def _checked(model, source):
+    """``model`` if it gives two-class probabilities, as skimdb's models do."""
+    classes = getattr(model, "classes_", None)
+    if not hasattr(model, "predict_proba"):
+        classes = None
+    if classes is None or len(classes) != 2:
+        shape = "" if classes is None else f" with {len(classes)} classes"
+        raise UserError(
+            f"{source} holds a {type(model).__name__}{shape}, not a two-class "
+            "skimdb model"
+        )
+    return model
+
+
+def save_model(model, folder, *, overwrite=False):
+    """Save ``model`` into ``folder`` with :func:`skimdb.persistence.save`, replacing
+    the model there only with ``overwrite``."""
+    from skimdb.persistence import save
+
+    if overwrite and folder.is_dir() and any(folder.iterdir()):
+        save(model, folder, overwrite=True)
+    else:
+        save(model, folder)
+
+
+# -- reviews ---------------------------------------------------------------------------
+
+
+def read_reviews(text, file):
+    """The reviews given as arguments, in ``file`` or on standard input.
+
+    Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
+    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
+    a review. The input must be UTF-8, on standard input as in a file.
+    """
+    if text and file:
+        raise UserError("give reviews as TEXT arguments or with --file, not both")
+    if text:
+        return list(text)
+    if file and file != "-":
+        try:
+            data, source = Path(file).read_bytes(), file
+        except OSError as exc:
+            raise UserError(f"cannot read reviews from {file}: {exc}") from exc
+    elif file == "-" or not sys.stdin.isatty():
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, to decode as a file
+        data, source = stream.read(), "standard input"
+    else:
+        raise UserError(
+            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
+            "per line on standard input"
+        )
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"cannot read reviews from {source}: not UTF-8 text (byte "
+                f"{data[exc.start]:#04x} at offset {exc.start})"
+            ) from None
+    lines = [line.removesuffix("\r") for line in data.split("\n")]
+    reviews = [line for line in lines if line.strip()]
+    if not reviews:
+        raise UserError("no review given: the input holds no non-blank line")
+    return reviews

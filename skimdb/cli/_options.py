@@ -1,0 +1,480 @@
+"""Every option of the ``skimdb`` command, declared once; the parser is built from it.
+
+Each :class:`Option` holds its flags, type, default and help. The ``--help`` line
+of an option states its default once, from the table: the value itself, or
+``shown`` where the value is a placeholder (``None`` meaning "the preset's" or
+"all"). The network options of ``skimdb train`` name the estimator parameter they
+set (``param``); they reach the estimator only when given, so their default is
+the estimator's own, which a test holds equal to the table.
+"""
+
+import argparse
+from dataclasses import dataclass, field
+
+from skimdb import PRESETS, __version__
+
+__all__ = ["COMMANDS", "build_parser"]
+
+#: The notebook's "further experiments", searched by ``skimdb experiments``.
+EXPERIMENT_GRID = {
+    "hidden_layers": [1, 2, 3],
+    "units": [16, 32, 64],
+    "loss": ["binary_crossentropy", "mse"],
+    "activation": ["relu", "tanh"],
+}
+#: What ``skimdb experiments`` uses for the options not given.
+EXPERIMENT_DEFAULTS = {**EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4}
+#: What ``skimdb experiments --quick`` uses for the options not given.
+QUICK = {
+    "hidden_layers": [1, 2],
+    "units": [16],
+    "loss": ["binary_crossentropy"],
+    "activation": ["relu", "tanh"],
+    "n_train": 2000,
+    "cv": 2,
+    "epochs": 2,
+}
+#: The class names of the IMDB labels 0 and 1.
+CLASS_NAMES = ("neg", "pos")
+
+
+# -- argument types -------------------------------------------------------------------
+
+
+def _int_at_least(minimum):
+    """An argparse type: an int no smaller than ``minimum``."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+positive_int = _int_at_least(1)
+non_negative_int = _int_at_least(0)
+
+
+def fraction(text):
+    """An argparse type: a float in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+# -- the table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its flags, type, default and help, declared once.
+
+    ``default`` is the value used when the option is not given, and what ``--help``
+    states, unless ``shown`` says it in words (``""``: state nothing). ``param``
+    names the estimator parameter a network option sets: the option then reaches
+    ``args`` only when given, and ``default`` is the estimator's own. ``extra``
+    holds argparse's other keywords (action, choices, nargs, metavar, dest).
+    """
+
+    flags: tuple
+    help: str
+    type: object = None
+    default: object = None
+    shown: str | None = None
+    param: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def default_text(self):
+        """The default as ``--help`` states it, or ``""`` for none."""
+        if self.shown is not None:
+            return self.shown
+        if self.extra.get("action") in ("store_true", "store_false"):
+            return ""  # a switch: off unless given
+        if self.default is None:
+            return ""
+        if isinstance(self.default, list):
+            return " ".join(map(str, self.default))
+        return str(self.default)
+
+    @property
+    def help_text(self):
+        default = self.default_text
+        return f"{self.help} (default: {default})" if default else self.help
+
+    def add_to(self, group):
+        kwargs = dict(self.extra, help=self.help_text)
+        if self.type is not None:
+            kwargs["type"] = self.type
+        if self.param is not None:
+            kwargs["default"] = argparse.SUPPRESS  # given ones only
+        elif self.flags[0].startswith("-") and "action" not in self.extra:
+            kwargs["default"] = self.default
+        group.add_argument(*self.flags, **kwargs)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Options shown under one heading; ``exclusive``: at most one may be given."""
+
+    title: str | None
+    options: list
+    description: str | None = None
+    exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    description: str
+    groups: list
+
+
+def _quick_and_full(key, words=None):
+    full = words or _words(EXPERIMENT_DEFAULTS[key])
+    return f"{full}; with --quick {_words(QUICK[key])}"
+
+
+def _words(value):
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+_DATA = Group(
+    "data",
+    [
+        Option(
+            ("--data-home",),
+            "folder holding the IMDB data",
+            shown="$SKIMDB_DATA, else ~/skimdb_data",
+            extra={"metavar": "DIR"},
+        ),
+        Option(
+            ("--no-download",),
+            "fail rather than download missing data files",
+            extra={"action": "store_true"},
+        ),
+    ],
+)
+
+_MODEL = Option(
+    ("model",),
+    "a model folder saved by 'skimdb train -o FOLDER' (or skimdb.persistence.save)",
+)
+_ALLOW_PICKLE = Group(
+    "pickle files",
+    [
+        Option(
+            ("--allow-pickle",),
+            "also load MODEL from a pickle or joblib file (such as the model.joblib "
+            "earlier skimdb versions saved). Loading a pickle runs any code it "
+            "holds: use this only for files you made or trust",
+            extra={"action": "store_true"},
+        )
+    ],
+)
+
+
+def _width(default):
+    return Option(
+        ("--width",),
+        "characters of each review shown (0: all)",
+        type=non_negative_int,
+        default=default,
+    )
+
+
+def _net(flags, param, default, help="", **kwargs):
+    """A network option of ``skimdb train``: sets the estimator parameter ``param``."""
+    return Option(flags, help or param.replace("_", " "), param=param, default=default,
+                  **kwargs)  # fmt: skip
+
+
+_TRAIN = Command(
+    help="fit the network on IMDB, save it and its plots",
+    description="Fit ReviewEncoder + MultiHotVectorizer + IMDBNet on the training "
+    "reviews, print the test loss and accuracy, and save into OUTPUT the fitted "
+    "pipeline (skimdb's no-pickle model folder: skimdb.json, arrays.npz and a "
+    ".keras file; it takes raw text), the per-epoch history (history.csv, "
+    "history.png) and the violins of the test probabilities (probabilities.png).",
+    groups=[
+        Group(
+            None,
+            [
+                Option(
+                    ("-o", "--output"),
+                    "folder to save into: a new or empty one, or with --overwrite "
+                    "a model folder saved before",
+                    default="skimdb_model",
+                ),
+                Option(
+                    ("--overwrite",),
+                    "replace the model saved in OUTPUT (the new one is written "
+                    "beside it and swapped in when complete)",
+                    extra={"action": "store_true"},
+                ),
+                Option(
+                    ("--preset",),
+                    "'notebook': the book's network, shaped by the options below; "
+                    "'best': n-grams up to 3, Naive-Bayes weighting and a logistic "
+                    "layer (about 0.92 test accuracy; of the options below only "
+                    "--validation-split, --random-state and --verbose apply)",
+                    default="notebook",
+                    extra={"choices": list(PRESETS)},
+                ),
+            ],
+        ),
+        Group(
+            "the network (MultiHotVectorizer's num_words, IMDBNet's hyperparameters)",
+            [
+                _net(("--num-words",), "num_words", 10000, "vocabulary size",
+                     type=positive_int),
+                _net(("--units",), "units", 16, type=positive_int),
+                _net(("--hidden-layers",), "hidden_layers", 2,
+                     type=non_negative_int),
+                _net(("--activation",), "activation", "relu"),
+                _net(("--loss",), "loss", "binary_crossentropy",
+                     "the training loss, a name IMDBNet accepts"),
+                _net(("--optimizer",), "optimizer", "rmsprop"),
+                _net(("--learning-rate",), "learning_rate", None, type=float,
+                     shown="the optimizer's own"),
+                _net(("--epochs",), "epochs", 4, type=positive_int),
+                _net(("--batch-size",), "batch_size", 512, type=positive_int),
+                Option(
+                    ("--validation-split",),
+                    "fraction of the training reviews held out to draw validation "
+                    "curves; 0 trains on all of them",
+                    type=fraction,
+                    shown="0.2 with the notebook preset, 0 with best",
+                ),
+                _net(("--dropout",), "dropout", 0.0, "dropout rate", type=float),
+                _net(("--l2",), "l2", 0.0, "L2 weight penalty", type=float),
+                _net(("--early-stopping",), "early_stopping", False,
+                     "stop when the validation loss stops improving (needs a "
+                     "validation split) and keep the best weights",
+                     extra={"action": "store_true"}),
+                _net(("--n-iter-no-change",), "n_iter_no_change", 2,
+                     "epochs without improvement that --early-stopping waits for",
+                     type=positive_int),
+                _net(("--no-shuffle",), "shuffle", True,
+                     "do not shuffle the training reviews before each epoch",
+                     extra={"action": "store_false", "dest": "shuffle"}),
+                _net(("--class-weight",), "class_weight", None, "class weights",
+                     shown="none", extra={"choices": ["balanced"]}),
+                Option(("--random-state",), "seed of the network", type=int,
+                       default=0),
+                Option(
+                    ("--verbose",),
+                    "Keras' progress output: 0 none, 1 bar, 2 a line per epoch",
+                    type=int,
+                    default=2,
+                    extra={"choices": [0, 1, 2]},
+                ),
+            ],
+            description="Options not given keep the notebook preset's values: "
+            f"{PRESETS['notebook']['description']}",
+        ),
+        Group(
+            "a quicker run",
+            [
+                Option(("--n-train",), "use only the first N training reviews",
+                       type=positive_int, shown="all"),
+                Option(("--n-test",), "use only the first N test reviews",
+                       type=positive_int, shown="all"),
+                Option(("--no-plots",), "save no PNG plots",
+                       extra={"action": "store_true"}),
+            ],
+        ),
+        _DATA,
+    ],
+)  # fmt: skip
+
+_EVALUATE = Command(
+    help="loss, accuracy, ROC AUC and confusion matrix on the test set",
+    description="Score a saved model on the IMDB test reviews.",
+    groups=[
+        Group(
+            None,
+            [
+                _MODEL,
+                Option(("--n-test",), "use only the first N test reviews",
+                       type=positive_int, shown="all"),
+            ],
+        ),
+        _ALLOW_PICKLE,
+        _DATA,
+    ],
+)  # fmt: skip
+
+_PREDICT = Command(
+    help="label raw review text",
+    description="Print the label and probability of being positive of each review, "
+    "given as arguments, in a file or on standard input (UTF-8, one review per "
+    "line; blank lines are skipped).",
+    groups=[
+        Group(
+            None,
+            [
+                _MODEL,
+                Option(("text",), "reviews, one per argument",
+                       extra={"nargs": "*"}),
+                Option(("-f", "--file"), "read reviews from PATH ('-': stdin)",
+                       extra={"metavar": "PATH"}),
+                _width(60),
+            ],
+        ),
+        _ALLOW_PICKLE,
+    ],
+)  # fmt: skip
+
+_MISTAKES = Command(
+    help="the misclassified test reviews, decoded to words",
+    description="Print the reviews among the first N of the test set that a saved "
+    "model gets wrong, decoded back to words ('?' marks the start, and rare or "
+    "unknown words), with the true label and P(pos).",
+    groups=[
+        Group(
+            None,
+            [
+                _MODEL,
+                Option(("--n",), "test reviews to look at", type=positive_int,
+                       default=100),
+                _width(300),
+            ],
+        ),
+        _ALLOW_PICKLE,
+        _DATA,
+    ],
+)  # fmt: skip
+
+_EXPERIMENTS = Command(
+    help="the notebook's further experiments as a grid search",
+    description="Cross-validate every combination of hidden layers, units, loss and "
+    "activation (the notebook's further experiments) on the training reviews; "
+    "print the table sorted by score and save it into OUTPUT as experiments.csv "
+    "and experiments.png. The full grid is 36 candidates: --quick, or the options "
+    "below, shrink it.",
+    groups=[
+        Group(
+            None,
+            [
+                Option(("-o", "--output"), "output folder",
+                       default="skimdb_experiments"),
+            ],
+        ),
+        Group(
+            "the grid",
+            [
+                Option(("--hidden-layers",), "hidden layers", type=non_negative_int,
+                       shown=_quick_and_full("hidden_layers"),
+                       extra={"nargs": "+", "metavar": "N"}),
+                Option(("--units",), "units per hidden layer", type=positive_int,
+                       shown=_quick_and_full("units"),
+                       extra={"nargs": "+", "metavar": "N"}),
+                Option(("--loss",), "training losses", shown=_quick_and_full("loss"),
+                       extra={"nargs": "+", "metavar": "LOSS"}),
+                Option(("--activation",), "hidden activations",
+                       shown=_quick_and_full("activation"),
+                       extra={"nargs": "+", "metavar": "NAME"}),
+            ],
+        ),
+        Group(
+            "the search",
+            [
+                Option(("--quick",), "shrink the options not given to a run of a "
+                       "minute or two", extra={"action": "store_true"}),
+                Option(("--cv",), "folds", type=positive_int,
+                       shown=_quick_and_full("cv")),
+                Option(("--epochs",), "epochs per fit", type=positive_int,
+                       shown=_quick_and_full("epochs")),
+                Option(("--n-train",), "use only the first N training reviews",
+                       type=positive_int,
+                       shown=_quick_and_full("n_train", "all 25,000")),
+                Option(("--num-words",), "vocabulary size", type=positive_int,
+                       default=10000),
+                Option(("--batch-size",), "reviews per gradient step",
+                       type=positive_int, default=512),
+                Option(("--scoring",), "a scikit-learn scorer", default="accuracy"),
+                Option(("--n-jobs",), "fits run in parallel (-1: all cores)",
+                       type=int, default=1),
+                Option(("--random-state",), "seed of the networks", type=int,
+                       default=0),
+                Option(("--verbose",), "GridSearchCV's verbosity", type=int,
+                       default=1),
+            ],
+        ),
+        Group(
+            "on a Dask cluster",
+            [
+                Option(("--scheduler",),
+                       "run the fits on the Dask cluster of this scheduler, such as "
+                       "tcp://10.0.0.5:8786 (start its workers with one thread each "
+                       "and TF_NUM_INTRAOP_THREADS set: see the docs)",
+                       extra={"metavar": "ADDRESS"}),
+                Option(("--dask",),
+                       "run the fits on a local Dask cluster (LocalCluster): one "
+                       "worker process per core, TensorFlow capped to one thread in "
+                       "each", extra={"action": "store_true"}),
+            ],
+            description='Needs pip install "skimdb[dask]"; --n-jobs is then every '
+            "worker thread.",
+            exclusive=True,
+        ),
+        _DATA,
+    ],
+)  # fmt: skip
+
+#: The commands, in the order ``skimdb --help`` lists them.
+COMMANDS = {
+    "train": _TRAIN,
+    "evaluate": _EVALUATE,
+    "predict": _PREDICT,
+    "mistakes": _MISTAKES,
+    "experiments": _EXPERIMENTS,
+}
+
+
+def network_options():
+    """``skimdb train``'s options that set an estimator parameter, by parameter."""
+    return {
+        option.param: option
+        for group in COMMANDS["train"].groups
+        for option in group.options
+        if option.param is not None
+    }
+
+
+def build_parser():
+    """The argument parser of the ``skimdb`` command, built from :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="skimdb",
+        description="Classify IMDB movie reviews with a Keras dense network.",
+        epilog="Run 'skimdb COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"skimdb {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback of an error"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(
+            name, help=command.help, description=command.description
+        )
+        for group in command.groups:
+            if group.title is None:
+                target = sub
+            else:
+                target = sub.add_argument_group(group.title, group.description)
+                if group.exclusive:
+                    target = target.add_mutually_exclusive_group()
+            for option in group.options:
+                option.add_to(target)
+    return parser
