@@ -690,7 +690,7 @@ def test_a_diverging_training_is_one_line_and_saves_nothing(home, tmp_path):
     assert status == 1
     message = err.splitlines()[-1]
     assert message.startswith("skimdb train: error: ")
-    assert re.search("lower (--)?learning.rate", message)
+    assert re.search("lower (--)?learning.rate", message, re.IGNORECASE)
     assert "Traceback" not in err and "test accuracy" not in out
     assert not (tmp_path / "m" / "skimdb.json").exists()
 
