@@ -463,15 +463,15 @@ def _leave_one_out(X):
     rows = nnz + 1
     review = np.repeat(np.arange(X.shape[0]), rows)  # the review of each batch row
     dropped = _ranges(rows) - 1  # the entry it lacks; -1 for the original row
-    width = nnz[review]  # entries of its review, all read before one is dropped
-    row_of = np.repeat(np.arange(len(review)), width)
-    position = _ranges(width)
-    keep = position != dropped[row_of]
-    source = X.indptr[review[row_of]] + position
-    batch_nnz = width - (dropped >= 0)
+    batch_nnz = nnz[review] - (dropped >= 0)
+    row_of = np.repeat(np.arange(len(review)), batch_nnz)
+    position = _ranges(batch_nnz)  # of the entries kept: skip the dropped one
+    skipped = dropped[row_of]
+    position += (position >= skipped) & (skipped >= 0)
+    source = X.indptr[review][row_of] + position
     indptr = np.concatenate(([0], np.cumsum(batch_nnz)))
     batch = sp.csr_matrix(
-        (X.data[source[keep]], X.indices[source[keep]], indptr),
+        (X.data[source], X.indices[source], indptr),
         shape=(len(review), X.shape[1]),
     )
     batch.has_canonical_format = True  # each row a subset of a sorted, unique row
