@@ -300,3 +300,35 @@ def test_top_words_of_real_test_reviews(real_data_home, real_notebook_net):
     )
     assert {"worst", "awful", "waste", "boring", "bad"} & set(negative.features)
     assert not set(positive.features) & set(negative.features)
+
+
+def test_the_best_presets_ngrams_on_planted_data():
+    from skimdb import make_pipeline
+
+    X, y = _planted(300, seed=2)
+    pipe = make_pipeline("best", random_state=0)
+    pipe.set_params(clf__epochs=30)  # a small data set needs more passes
+    pipe.fit(X, y)
+    review = [1, 12, POSITIVE, 30, 17, 12]
+    (explanation,) = explain_predictions(pipe, [review])
+    assert explanation.label == 1
+    assert explanation.columns[0] == POSITIVE
+    names = pipe[:1].get_feature_names_out()
+    np.testing.assert_array_equal(explanation.features, names[explanation.columns])
+    assert (explanation.columns >= pipe[0].num_words_).any()  # n-grams among them
+    for column, effect in zip(explanation.columns, explanation.effects, strict=True):
+        assert effect == pytest.approx(
+            _brute_force(pipe, 1, review, column, 1), abs=1e-6
+        )
+    # the planted word's evidence is shared with the n-grams holding it: each
+    # of them alone is removed, the others stay
+    vec = pipe[0]
+
+    def holds(column, word):
+        if column < vec.num_words_:
+            return column == word
+        return word in vec.vocabulary_[column - vec.num_words_]
+
+    negative, positive = top_words(pipe, X, n=3)
+    assert all(holds(column, NEGATIVE) for column in negative.columns)
+    assert all(holds(column, POSITIVE) for column in positive.columns)
