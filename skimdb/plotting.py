@@ -11,7 +11,12 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["HistoryDisplay", "ProbabilityViolinDisplay", "SearchResultsDisplay"]
+__all__ = [
+    "HistoryDisplay",
+    "ProbabilityViolinDisplay",
+    "SearchResultsDisplay",
+    "WordEffectsDisplay",
+]
 
 
 def _pyplot():
@@ -513,3 +518,216 @@ class SearchResultsDisplay:
         return cls.from_cv_results(
             search.cv_results_, max_candidates=max_candidates, ax=ax
         )
+
+
+class WordEffectsDisplay:
+    """One review's words with the strongest effect on its prediction.
+
+    A horizontal bar per word (or n-gram), strongest at the top: its effect, the
+    predicted class's probability minus that probability without the word (see
+    :func:`skimdb.inspection.explain_predictions`). Each bar is coloured by its
+    effect on a diverging colormap: toward the prediction at one end, away from
+    it at the other. Build it with :meth:`from_estimator` or
+    :meth:`from_explanation`.
+
+    Parameters
+    ----------
+    features : sequence of str
+        The words (feature names).
+    effects : array-like of float
+        Each word's effect on the predicted class's probability.
+    label : object or None, default=None
+        The predicted class, for the title.
+    proba : float or None, default=None
+        Its predicted probability, for the title.
+
+    Attributes
+    ----------
+    ax_ : matplotlib.axes.Axes
+        The axes drawn on.
+    figure_ : matplotlib.figure.Figure
+        The figure holding it.
+    bars_ : matplotlib.container.BarContainer
+        The bars, strongest effect at the top.
+
+    See Also
+    --------
+    skimdb.inspection.explain_predictions : The effects, as arrays.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skimdb.plotting import WordEffectsDisplay
+    >>> display = WordEffectsDisplay(
+    ...     ["great", "boring", "film"], [0.2, -0.05, 0.01], label="pos", proba=0.9
+    ... ).plot()
+    >>> [label.get_text() for label in display.ax_.get_yticklabels()]
+    ['great', 'boring', 'film']
+    >>> display.ax_.get_title()
+    'Predicted pos (probability 0.90): the words behind it'
+    """
+
+    def __init__(self, features, effects, *, label=None, proba=None):
+        self.features = features
+        self.effects = effects
+        self.label = label
+        self.proba = proba
+
+    def plot(self, *, ax=None, max_words=15, cmap="coolwarm_r"):
+        """Draw the bars.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None, default=None
+            The axes to draw on; ``None`` makes a new figure.
+        max_words : int or None, default=15
+            Draw only the words with the ``max_words`` largest absolute effects;
+            ``None`` draws all.
+        cmap : str or matplotlib.colors.Colormap, default="coolwarm_r"
+            The diverging colormap: its middle is no effect, its top end the
+            strongest push toward the prediction.
+
+        Returns
+        -------
+        display : WordEffectsDisplay
+            The display, with ``ax_``, ``figure_`` and ``bars_`` set.
+        """
+        features = np.asarray(self.features, dtype=object).ravel()
+        effects = np.asarray(self.effects, dtype=float).ravel()
+        if features.shape != effects.shape:
+            raise ValueError(
+                f"features and effects must have the same length; got "
+                f"{features.size} and {effects.size}."
+            )
+        if not np.isfinite(effects).all():
+            raise ValueError("effects holds NaN or infinity; it must hold numbers.")
+        top = max_words
+        if top is not None and (
+            isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1
+        ):
+            raise ValueError(f"max_words must be an int >= 1 or None; got {top!r}.")
+        order = np.argsort(-np.abs(effects), kind="stable")[:top]
+        shown, names = effects[order], [str(name) for name in features[order]]
+        if ax is None:
+            plt = _pyplot()
+            _, ax = plt.subplots(
+                figsize=(
+                    4 + 0.08 * max(map(len, names), default=0),
+                    1.5 + 0.3 * len(order),
+                ),
+                layout="constrained",
+            )
+        from matplotlib import colormaps  # matplotlib is there: ax is drawn on
+
+        colormap = colormaps[cmap] if isinstance(cmap, str) else cmap
+        scale = np.abs(shown).max(initial=0) or 1.0
+        positions = np.arange(len(order))[::-1]  # the strongest at the top
+        self.bars_ = ax.barh(
+            positions, shown, color=colormap(0.5 + 0.5 * shown / scale)
+        )
+        ax.set_yticks(positions, names)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_xlabel(
+            "Effect on the predicted probability (probability minus probability "
+            "without the word)"
+            if self.label is None
+            else f"Effect on the probability of {self.label}"
+        )
+        title = "The words behind the prediction"
+        if self.label is not None:
+            shown_proba = (
+                "" if self.proba is None else f" (probability {self.proba:.2f})"
+            )
+            title = f"Predicted {self.label}{shown_proba}: the words behind it"
+        ax.set_title(title)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_explanation(cls, explanation, *, ax=None, max_words=15, cmap="coolwarm_r"):
+        """Plot one review's explanation.
+
+        Parameters
+        ----------
+        explanation : skimdb.inspection.ReviewExplanation
+            One element of what :func:`~skimdb.inspection.explain_predictions`
+            returns.
+        ax : matplotlib.axes.Axes or None, default=None
+            The axes to draw on; ``None`` makes a new figure.
+        max_words : int or None, default=15
+            Draw only the strongest ``max_words``.
+        cmap : str or matplotlib.colors.Colormap, default="coolwarm_r"
+            The diverging colormap.
+
+        Returns
+        -------
+        display : WordEffectsDisplay
+        """
+        missing = [
+            name
+            for name in ("features", "effects", "label", "proba")
+            if not hasattr(explanation, name)
+        ]
+        if missing:
+            raise TypeError(
+                "explanation must be one review's explanation, an element of "
+                "skimdb.inspection.explain_predictions(...); got "
+                f"{type(explanation).__name__}, which lacks {', '.join(missing)}."
+            )
+        return cls(
+            explanation.features,
+            explanation.effects,
+            label=explanation.label,
+            proba=explanation.proba,
+        ).plot(ax=ax, max_words=max_words, cmap=cmap)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        review,
+        *,
+        feature_names=None,
+        ax=None,
+        max_words=15,
+        cmap="coolwarm_r",
+    ):
+        """Explain and plot one review's prediction by a fitted pipeline.
+
+        Parameters
+        ----------
+        estimator : sklearn.pipeline.Pipeline
+            A fitted pipeline with a :class:`~skimdb.MultiHotVectorizer` step,
+            as :func:`~skimdb.inspection.explain_predictions` takes.
+        review : str or sequence of int
+            One review, in the form ``estimator`` takes (raw text when a
+            :class:`~skimdb.ReviewEncoder` comes first, else word ids).
+        feature_names : array-like of str or None, default=None
+            A name for each vectorizer column; ``None`` asks the pipeline.
+        ax : matplotlib.axes.Axes or None, default=None
+            The axes to draw on; ``None`` makes a new figure.
+        max_words : int or None, default=15
+            Draw only the strongest ``max_words``.
+        cmap : str or matplotlib.colors.Colormap, default="coolwarm_r"
+            The diverging colormap.
+
+        Returns
+        -------
+        display : WordEffectsDisplay
+        """
+        from skimdb.inspection import explain_predictions
+
+        if isinstance(review, np.ndarray) and review.ndim != 1:
+            raise ValueError(
+                f"review must be one review (a str or a 1-d sequence of word ids); "
+                f"got an array of shape {review.shape}."
+            )
+        # one review: a list of ids as a row of an object array, never split up
+        reviews = np.empty(1, dtype=object)
+        reviews[0] = review
+        (explanation,) = explain_predictions(
+            estimator, reviews, feature_names=feature_names
+        )
+        return cls.from_explanation(explanation, ax=ax, max_words=max_words, cmap=cmap)

@@ -202,3 +202,61 @@ def test_missing_matplotlib_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"skimdb\[plot\]"):
         HistoryDisplay.from_history(HISTORY)
+
+
+def test_word_effects_strongest_at_the_top_coloured_by_sign():
+    from skimdb.plotting import WordEffectsDisplay
+
+    display = WordEffectsDisplay(
+        ["film", "great", "boring", "acting"],
+        [0.01, 0.3, -0.2, 0.05],
+        label="pos",
+        proba=0.87,
+    ).plot(max_words=3)
+    labels = [label.get_text() for label in display.ax_.get_yticklabels()]
+    assert labels == ["great", "boring", "acting"]  # "film" is the weakest
+    widths = [bar.get_width() for bar in display.bars_]
+    np.testing.assert_allclose(widths, [0.3, -0.2, 0.05])
+    great, boring, acting = (bar.get_facecolor() for bar in display.bars_)
+    assert great != boring and great != acting  # the colour follows the effect
+    assert display.ax_.get_title().startswith("Predicted pos (probability 0.87)")
+    assert display.figure_ is display.ax_.figure
+
+
+def test_word_effects_from_a_fitted_pipeline_on_given_axes():
+    from skimdb.inspection import explain_predictions
+    from skimdb.plotting import WordEffectsDisplay
+
+    X = [[1, 4], [1, 5], [1, 4, 6], [1, 5, 6]] * 5
+    y = ["pos", "neg", "pos", "neg"] * 5
+    pipe = Pipeline(
+        [("vec", MultiHotVectorizer(num_words=7)), ("clf", LogisticRegression())]
+    ).fit(X, y)
+    names = ["pad", "start", "oov", "?", "great", "awful", "film"]
+    _, ax = plt.subplots()
+    display = WordEffectsDisplay.from_estimator(
+        pipe, [1, 5, 6], feature_names=names, ax=ax
+    )
+    assert display.ax_ is ax
+    assert display.ax_.get_yticklabels()[0].get_text() == "awful"
+    (explanation,) = explain_predictions(pipe, [[1, 5, 6]], feature_names=names)
+    again = WordEffectsDisplay.from_explanation(explanation, max_words=None)
+    np.testing.assert_allclose(
+        [bar.get_width() for bar in again.bars_], explanation.effects
+    )
+    assert again.ax_.get_title().startswith("Predicted neg")
+
+
+def test_word_effects_errors():
+    from skimdb.plotting import WordEffectsDisplay
+
+    with pytest.raises(ValueError, match="same length"):
+        WordEffectsDisplay(["a", "b"], [0.1]).plot()
+    with pytest.raises(ValueError, match="max_words must be an int >= 1"):
+        WordEffectsDisplay(["a"], [0.1]).plot(max_words=0)
+    with pytest.raises(ValueError, match="NaN"):
+        WordEffectsDisplay(["a"], [np.nan]).plot()
+    with pytest.raises(TypeError, match="lacks features, effects"):
+        WordEffectsDisplay.from_explanation({"label": 1})
+    with pytest.raises(ValueError, match="one review"):
+        WordEffectsDisplay.from_estimator(None, np.zeros((2, 3), dtype=int))
