@@ -374,7 +374,7 @@ def test_bad_model_paths_are_user_errors(tmp_path):
     assert status == 1 and err.startswith("skimdb mistakes: error: cannot load a model")
     joblib.dump({"a": "dict"}, tmp_path / "dict.joblib")
     status, _, err = _run("evaluate", tmp_path / "dict.joblib", "--allow-pickle")
-    assert status == 1 and "holds a dict, not a two-class skimdb model" in err
+    assert status == 1 and "holds a dict, not a skimdb classifier of two" in err
     (tmp_path / "edited").mkdir()
     (tmp_path / "edited" / "skimdb.json").write_text("{not json")
     status, _, err = _run("predict", tmp_path / "edited", "good")
@@ -517,20 +517,26 @@ def test_a_crafted_pickle_runs_only_with_allow_pickle(tmp_path, name):
     # is refused by name
     status, _, err = _run("predict", where, "good", "--allow-pickle")
     assert marker.exists()
-    assert status == 1 and "holds a TextIOWrapper, not a two-class skimdb model" in err
+    assert status == 1 and "holds a TextIOWrapper, not a skimdb classifier" in err
 
 
 def test_allow_pickle_refuses_a_model_of_another_shape(tmp_path):
     from sklearn.dummy import DummyClassifier
 
-    three = DummyClassifier().fit([[0]] * 3, [0, 1, 2])
-    joblib.dump(three, tmp_path / "model.joblib")
+    one = DummyClassifier().fit([[0]] * 3, [2, 2, 2])
+    joblib.dump(one, tmp_path / "model.joblib")
     status, out, err = _run("predict", tmp_path, "good", "--allow-pickle")
     assert (status, out) == (1, "")
     assert err == (
         f"skimdb predict: error: {tmp_path / 'model.joblib'} holds a DummyClassifier "
-        "with 3 classes, not a two-class skimdb model\n"
+        "with 1 class, not a skimdb classifier of two or more classes\n"
     )
+    # three classes: each review's label and that label's probability
+    three = DummyClassifier().fit([[0]] * 4, [0, 1, 2, 2])
+    joblib.dump(three, tmp_path / "model.joblib")
+    status, out, err = _run("predict", tmp_path, "good", "--allow-pickle")
+    assert status == 0, err
+    assert out.splitlines() == ["label\tprobability\treview", "2\t0.5000\tgood"]
 
 
 def test_allow_pickle_help_says_loading_runs_code():

@@ -9,12 +9,18 @@ import numpy as np
 from skimdb import PRESETS
 from skimdb.cli import _reports as reports
 from skimdb.cli._files import (
+    TEST_SPLIT_FILE,
     UserError,
     check_data_home,
     check_output,
+    expand,
     load_model,
+    read_csv,
     read_reviews,
+    read_training,
     save_model,
+    write_csv,
+    write_training,
 )
 from skimdb.cli._options import (
     EXPERIMENT_DEFAULTS,
@@ -56,6 +62,11 @@ def _predict(model, X):
     the IMDB labels): argmax, as the model's ``predict``, so a tie at 0.5 is neg.
     Probabilities that are not finite (a diverged training) are refused."""
     proba = model.predict_proba(X)
+    _check_finite(proba)
+    return proba, proba.argmax(axis=1)
+
+
+def _check_finite(proba):
     bad = np.count_nonzero(~np.isfinite(proba).all(axis=1))
     if bad:
         raise UserError(
@@ -63,10 +74,54 @@ def _predict(model, X):
             "reviews: its training diverged; train it again with a lower "
             "--learning-rate"
         )
-    return proba, proba.argmax(axis=1)
 
 
 # -- train -----------------------------------------------------------------------------
+
+
+def _imdb_word_index():
+    """What ``ReviewEncoder(word_index=...)`` takes for Keras' IMDB word index:
+    ``"imdb"`` where the encoder learns its vocabulary from ``word_index=None``,
+    else ``None`` (a skimdb whose encoder only knows Keras' index)."""
+    from skimdb import ReviewEncoder
+
+    constraints = ReviewEncoder._parameter_constraints["word_index"]
+    learns = any("imdb" in getattr(c, "options", ()) for c in constraints)
+    return "imdb" if learns else None
+
+
+def _learned_vocabulary(model):
+    """Whether ``model``'s ReviewEncoder learned its words from training texts
+    (so IMDB's word ids mean other words to it)."""
+    from skimdb import ReviewEncoder
+
+    encoder = _find_step(model, ReviewEncoder)
+    if encoder is None or encoder.word_index is not None:
+        return False
+    return _imdb_word_index() == "imdb"  # else None is Keras' index
+
+
+def _pipeline(args, given, num_words, encoder):
+    """The preset's pipeline behind ``encoder``, with the options given."""
+    import_tensorflow()
+    from skimdb import make_pipeline
+
+    model = make_pipeline(args.preset, random_state=args.random_state)
+    model.steps.insert(0, ("text", encoder))
+    model.set_params(
+        vec__num_words=num_words,
+        clf__validation_split=args.validation_split,
+        clf__verbose=args.verbose,
+        **{f"clf__{name}": value for name, value in given.items()},
+    )
+    return model
+
+
+def _announce(model, y_train, args):
+    say(
+        f"Training on {len(y_train)} reviews ({args.validation_split:g} held out for "
+        f"validation), {model[-1].epochs} epochs ..."
+    )
 
 
 def train(args):
@@ -80,6 +135,8 @@ def train(args):
             f"takes no {flags}: drop {'it' if len(given) == 1 else 'them'}, or "
             "use --preset notebook"
         )
+    if args.csv is not None:
+        return _train_csv(args, given)
     output = check_output(args.output, model=True, overwrite=args.overwrite)
     check_data_home(args)
     if args.validation_split is None:
@@ -93,22 +150,13 @@ def train(args):
     # fetched here to honour --no-download; the encoder then reads it from the data
     # home and keeps only its word_index_ (a word_index= copy would be saved twice)
     get_word_index(data_home=args.data_home, download_if_missing=not args.no_download)
-    import_tensorflow()
-    from skimdb import ReviewEncoder, make_pipeline
+    from skimdb import ReviewEncoder
 
-    model = make_pipeline(args.preset, random_state=args.random_state)
-    encoder = ReviewEncoder(num_words=num_words, data_home=args.data_home)
-    model.steps.insert(0, ("text", encoder))
-    model.set_params(
-        vec__num_words=num_words,
-        clf__validation_split=args.validation_split,
-        clf__verbose=args.verbose,
-        **{f"clf__{name}": value for name, value in given.items()},
+    encoder = ReviewEncoder(
+        num_words=num_words, word_index=_imdb_word_index(), data_home=args.data_home
     )
-    say(
-        f"Training on {len(y_train)} reviews ({args.validation_split:g} held out for "
-        f"validation), {model[-1].epochs} epochs ..."
-    )
+    model = _pipeline(args, given, num_words, encoder)
+    _announce(model, y_train, args)
     model.fit(X_train, y_train)
     # the saved model refits (or cross-validates) quietly
     model.set_params(clf__verbose=0)
@@ -123,13 +171,143 @@ def train(args):
     return 0
 
 
+def _train_csv(args, given):
+    """``skimdb train --csv``: a learned vocabulary, a stratified held-out split."""
+    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
+        if value is not None:
+            raise UserError(
+                f"{flag} shortens the IMDB reviews; with --csv the test split is "
+                "--test-size of the file's rows: drop it"
+            )
+    if args.test_size == 0:
+        raise UserError(
+            "--test-size 0 holds out no test rows; with --csv give a fraction "
+            "above 0, such as 0.2"
+        )
+    output = check_output(args.output, model=True, overwrite=args.overwrite)
+    texts, labels = read_csv(args.csv, args.text_column, args.label_column)
+    path = expand(args.csv, "--csv").resolve()
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise UserError(
+            f"--csv {path}: the column {args.label_column!r} holds one class only "
+            f"({classes[0]!r}); training needs at least two"
+        )
+    if _imdb_word_index() is None:
+        raise UserError(
+            "this skimdb's ReviewEncoder cannot learn a vocabulary from texts yet "
+            "(word_index=None reads Keras' IMDB index): --csv needs a newer skimdb"
+        )
+    from sklearn.model_selection import train_test_split
+
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            texts,
+            labels,
+            test_size=args.test_size,
+            stratify=labels,
+            random_state=args.random_state,
+        )
+    except ValueError as exc:
+        raise UserError(
+            f"--csv {path}: cannot hold out a stratified test split of "
+            f"--test-size {args.test_size:g} from {len(labels)} rows of "
+            f"{len(classes)} classes: {exc}"
+        ) from None
+    if args.validation_split is None:
+        args.validation_split = 0.2 if args.preset == "notebook" else 0.0
+    num_words = given.pop("num_words", PRESETS[args.preset]["num_words"])
+    from skimdb import ReviewEncoder
+
+    say(f"Read {len(labels)} rows of {len(classes)} classes from {path}")
+    model = _pipeline(args, given, num_words, ReviewEncoder(num_words=num_words))
+    _announce(model, y_train, args)
+    model.fit(X_train, y_train)
+    model.set_params(clf__verbose=0)
+    proba, columns = _predict(model, X_test)
+    names = reports.class_names(model, csv=True)
+    y_pred = [names[c] for c in columns]
+    reports.print_csv_training(
+        model, len(y_train), [str(v) for v in y_test], y_pred, names
+    )
+    save_model(model, output, overwrite=args.overwrite)
+    saved = [f"the model in {output}{os.sep}"]
+    saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
+    saved.append(
+        write_csv(output / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
+                  args.label_column)
+    )  # fmt: skip
+    info = {
+        "csv": str(path),
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "test_size": args.test_size,
+        "random_state": args.random_state,
+        "n_rows": len(labels),
+        "classes": names,
+    }
+    saved.append(write_training(output, info))
+    if not args.no_plots:
+        saved += reports.save_history_plot(model, output)
+    reports.print_saved(saved)
+    return 0
+
+
 # -- evaluate, predict, mistakes -------------------------------------------------------
+
+
+def _load(args):
+    """The model MODEL names, and what ``skimdb train --csv`` saved beside it."""
+    model = load_model(args.model, allow_pickle=args.allow_pickle)
+    folder = expand(args.model, "MODEL")
+    return model, read_training(folder) if folder.is_dir() else None
+
+
+def _csv_reviews(args, info, *, labels):
+    """The texts (and labels) of ``--csv``, or of the test split saved beside a model
+    trained with ``--csv``: (texts, labels, where they come from)."""
+    info = info or {}
+    text_column = args.text_column or info.get("text_column", "text")
+    label_column = None
+    if labels:
+        label_column = args.label_column or info.get("label_column", "label")
+    if args.csv is not None:
+        path, what = args.csv, "--csv"
+    else:
+        path = expand(args.model, "MODEL") / TEST_SPLIT_FILE
+        what = "the saved test split"
+        if not path.is_file():
+            raise UserError(
+                f"{path} is missing: the model's test split was not saved with "
+                "it; give the reviews with --csv PATH"
+            )
+    texts, y = read_csv(path, text_column, label_column, what=what)
+    return texts, y, f"{what} {path}"
+
+
+def _imdb_only(model, command):
+    """Refuse IMDB's word ids for a model whose vocabulary was learned elsewhere."""
+    if _learned_vocabulary(model):
+        raise UserError(
+            f"the model's vocabulary was learned from its own training texts, so "
+            f"IMDB's word ids mean other words to it: give {command} the reviews "
+            "with --csv PATH"
+        )
 
 
 def evaluate(args):
     """Loss, accuracy, ROC AUC and confusion matrix of a saved model on the test set."""
+    model, info = _load(args)
+    if args.csv is not None or info is not None:
+        texts, y, source = _csv_reviews(args, info, labels=True)
+        names = reports.class_names(model, csv=info is not None)
+        y_true = reports.true_names(y, names, source)
+        say(f"Predicting {len(texts)} reviews of {source} ...")
+        proba, columns = _predict(model, texts)
+        reports.print_csv_evaluation(source, y_true, proba, columns, names)
+        return 0
+    _imdb_only(model, "evaluate")
     check_data_home(args)
-    model = load_model(args.model, allow_pickle=args.allow_pickle)
     _, (X_test, y_test) = _load_imdb(args, _model_num_words(model), n_test=args.n_test)
     say(f"Predicting {len(y_test)} test reviews ...")
     proba, y_pred = _predict(model, X_test)
@@ -140,9 +318,92 @@ def evaluate(args):
 def predict(args):
     """Label raw review text with a saved model."""
     reviews = read_reviews(args.text, args.file)
-    model = load_model(args.model, allow_pickle=args.allow_pickle)
+    model, info = _load(args)
     proba, columns = _predict(model, reviews)
-    reports.print_predictions(reviews, proba, columns, args.width)
+    names = reports.class_names(model, csv=info is not None)
+    reports.print_predictions(reviews, proba, columns, args.width, names)
+    return 0
+
+
+def feature_names(model):
+    """A word (``"w1 w2"`` for an n-gram) for each column of the model's
+    MultiHotVectorizer, from its ReviewEncoder's word index; None without one.
+
+    The ids below ``index_from`` are the marks ``<pad>``, ``<start>`` and
+    ``<oov>`` (a rare or unknown word); an id of no word is ``?``.
+    """
+    from skimdb import MultiHotVectorizer, ReviewEncoder
+
+    encoder = _find_step(model, ReviewEncoder)
+    vec = _find_step(model, MultiHotVectorizer)
+    if encoder is None or vec is None:
+        return None
+    width = vec.num_words_
+    words = np.full(width, "?", dtype=object)
+    for word, rank in encoder.word_index_.items():
+        if rank + encoder.index_from < width:
+            words[rank + encoder.index_from] = word
+    for mark, i in (("<pad>", 0), ("<start>", encoder.start_char),
+                    ("<oov>", encoder.oov_char)):  # fmt: skip
+        if i is not None and i < min(width, encoder.index_from):
+            words[i] = mark
+    grams = vec.vocabulary_
+    names = words if vec.ngram_range[0] == 1 else words[:0]
+    if len(grams):
+        # object arrays add elementwise: one pass per word position, not per n-gram
+        joined = words[np.clip(grams[:, 0], 0, width - 1)]
+        for j in range(1, grams.shape[1]):
+            ids = grams[:, j]
+            more = joined + " " + words[np.clip(ids, 0, width - 1)]
+            joined = np.where(ids >= 0, more, joined)
+        names = np.concatenate([names, joined])
+    return names
+
+
+def explain(args):
+    """Each review's prediction and the words that moved it most."""
+    reviews = read_reviews(args.text, args.file)
+    model, info = _load(args)
+    from skimdb.inspection import explain_predictions
+
+    explanations = explain_predictions(
+        model, reviews, feature_names=feature_names(model)
+    )
+    _check_finite(np.array([e.probas for e in explanations]))
+    names = reports.class_names(model, csv=info is not None)
+    classes = list(reports.final_step(model).classes_)
+    labels = [names[classes.index(e.label)] for e in explanations]
+    reports.print_explanations(
+        reviews, explanations, labels, args.n, args.width, args.format
+    )
+    return 0
+
+
+def top_words(args):
+    """The words with the strongest effect on each class over many reviews."""
+    model, info = _load(args)
+    if args.csv is not None or info is not None:
+        reviews, _, source = _csv_reviews(args, info, labels=False)
+        reviews = reviews[: args.n_reviews]
+    else:
+        _imdb_only(model, "top-words")
+        check_data_home(args)
+        _, (reviews, _) = _load_imdb(
+            args, _model_num_words(model), n_test=args.n_reviews
+        )
+        source = "the IMDB test set"
+    from skimdb.inspection import top_words as top_words_of
+
+    say(f"Measuring each word's effect on {len(reviews)} reviews of {source} ...")
+    names = reports.class_names(model, csv=info is not None)
+    tops = top_words_of(
+        model,
+        reviews,
+        n=args.n,
+        min_count=args.min_count,
+        feature_names=feature_names(model),
+    )
+    reports.print_top_words(tops, names, len(reviews), source, args.min_count)
     return 0
 
 
@@ -256,6 +517,8 @@ HANDLERS = {
     "train": train,
     "evaluate": evaluate,
     "predict": predict,
+    "explain": explain,
+    "top-words": top_words,
     "mistakes": mistakes,
     "experiments": experiments,
 }

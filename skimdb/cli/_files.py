@@ -1,5 +1,8 @@
 """What the command line reads and writes: model folders, review files, paths."""
 
+import csv
+import io
+import json
 import os
 import stat
 import sys
@@ -11,6 +14,10 @@ from skimdb.cli._quiet import import_tensorflow
 MANIFEST = "skimdb.json"
 #: The pickle file that earlier skimdb versions saved.
 PICKLE_FILE = "model.joblib"
+#: What ``skimdb train --csv`` writes beside the model: the file, columns and classes.
+TRAINING_FILE = "training.json"
+#: The held-out test split ``skimdb train --csv`` writes beside the model.
+TEST_SPLIT_FILE = "test.csv"
 
 
 class UserError(Exception):
@@ -94,7 +101,7 @@ def check_output(path, *, model, overwrite=False):
 
 
 def load_model(path, *, allow_pickle=False):
-    """A fitted two-class model: from a model folder, or with ``allow_pickle`` from a
+    """A fitted classifier: from a model folder, or with ``allow_pickle`` from a
     pickle/joblib file (or a folder holding ``model.joblib``)."""
     path = expand(path, "MODEL")
     if (path / MANIFEST).is_file():
@@ -127,17 +134,35 @@ def load_model(path, *, allow_pickle=False):
 
 
 def _checked(model, source):
-    """``model`` if it gives two-class probabilities, as skimdb's models do."""
+    """``model`` if it gives the probabilities of two or more classes."""
     classes = getattr(model, "classes_", None)
     if not hasattr(model, "predict_proba"):
         classes = None
-    if classes is None or len(classes) != 2:
-        shape = "" if classes is None else f" with {len(classes)} classes"
+    if classes is None or len(classes) < 2:
+        shape = "" if classes is None else f" with {len(classes)} class"
         raise UserError(
-            f"{source} holds a {type(model).__name__}{shape}, not a two-class "
-            "skimdb model"
+            f"{source} holds a {type(model).__name__}{shape}, not a skimdb "
+            "classifier of two or more classes"
         )
     return model
+
+
+def read_training(folder):
+    """What ``skimdb train --csv`` saved beside the model in ``folder``
+    (:data:`TRAINING_FILE`), or None for a model trained on IMDB."""
+    path = Path(folder) / TRAINING_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {path}: {exc}") from exc
+
+
+def write_training(folder, info):
+    path = Path(folder) / TRAINING_FILE
+    path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def save_model(model, folder, *, overwrite=False):
@@ -191,3 +216,96 @@ def read_reviews(text, file):
     if not reviews:
         raise UserError("no review given: the input holds no non-blank line")
     return reviews
+
+
+# -- CSV files of texts and labels ---------------------------------------------------
+
+
+def _decode_utf8(data, source):
+    """``data`` decoded as UTF-8 (a leading byte-order mark dropped), or one line
+    naming ``source`` and the offset of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"cannot read {source}: not UTF-8 text (byte {data[exc.start]:#04x} at "
+            f"offset {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def read_csv(path, text_column, label_column=None, *, what="--csv"):
+    """The texts (and labels) of a CSV file with a header row: (texts, labels).
+
+    Read with the standard library's :mod:`csv` (Excel's dialect: commas, quoted
+    fields may hold commas and line breaks). Every problem is one
+    :class:`UserError` naming the file: missing or unreadable, not UTF-8, empty,
+    no such column (naming those it has), no rows, a row whose text or label is
+    empty. ``labels`` is None without ``label_column``; labels that are all
+    integers (such as star ratings) become ints, so they sort as numbers.
+    """
+    path = expand(path, what)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot read {what} {path}: {reason}") from None
+    text = _decode_utf8(data, f"{what} {path}")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or not any(name.strip() for name in header):
+            raise UserError(
+                f"{what} {path} is empty: it needs a header row naming its columns, "
+                "then one row per review"
+            )
+        wanted = [("--text-column", text_column)]
+        if label_column is not None:
+            wanted.append(("--label-column", label_column))
+        positions = []
+        for flag, name in wanted:
+            if name not in header:
+                have = ", ".join(repr(column) for column in header)
+                raise UserError(
+                    f"{what} {path} has no column {name!r} ({flag}); its columns "
+                    f"are {have}"
+                )
+            positions.append(header.index(name))
+        texts, labels = [], []
+        for row in reader:
+            if not any(field.strip() for field in row):
+                continue  # a blank line
+            values = [row[i] if i < len(row) else "" for i in positions]
+            for (flag, name), value in zip(wanted, values, strict=True):
+                if not value.strip():
+                    raise UserError(
+                        f"{what} {path}, line {reader.line_num}: the column {name!r} "
+                        f"({flag}) is empty; fill it in or remove the row"
+                    )
+            texts.append(values[0])
+            if label_column is not None:
+                labels.append(values[1].strip())
+    except csv.Error as exc:
+        raise UserError(
+            f"{what} {path}, line {reader.line_num}: not a valid CSV file: {exc}"
+        ) from None
+    if not texts:
+        raise UserError(f"{what} {path} holds no rows below its header row")
+    if label_column is None:
+        return texts, None
+    return texts, _int_labels_or_str(labels)
+
+
+def _int_labels_or_str(labels):
+    try:
+        return [int(label) for label in labels]
+    except ValueError:
+        return labels
+
+
+def write_csv(path, texts, labels, text_column, label_column):
+    """``texts`` and ``labels`` as a CSV file that :func:`read_csv` reads back."""
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([text_column, label_column])
+        writer.writerows(zip(texts, labels, strict=True))
+    return path

@@ -71,6 +71,15 @@ def write_history(history, path):
     return path
 
 
+def save_history_plot(model, folder):
+    """history.png; none when matplotlib is missing."""
+    if not _matplotlib_or_none():
+        return []
+    from skimdb.plotting import HistoryDisplay
+
+    return [_save_figure(HistoryDisplay.from_estimator(model), folder / "history.png")]
+
+
 def save_training_plots(model, y_test, proba, folder):
     """history.png and probabilities.png; none when matplotlib is missing."""
     if not _matplotlib_or_none():
@@ -110,11 +119,121 @@ def print_evaluation(model, y_test, proba, y_pred):
         print(f"{name:>8}{row[0]:>8}{row[1]:>8}")
 
 
-def print_predictions(reviews, proba, columns, width):
-    """A row per review: label, P(pos), the review on one line."""
-    print("label\tP(pos)\treview")
-    for text, p, column in zip(reviews, proba[:, 1], columns, strict=True):
-        print(f"{CLASS_NAMES[column]}\t{p:.4f}\t{shorten(text, width)}")
+def class_names(model, *, csv=False):
+    """How each class of ``model`` is printed, in ``classes_`` order: ``neg`` and
+    ``pos`` for IMDB's 0 and 1 (unless the model was trained with ``--csv``),
+    else the labels themselves."""
+    classes = list(final_step(model).classes_)
+    if not csv and [str(c) for c in classes] == ["0", "1"]:
+        return list(CLASS_NAMES)
+    return [str(c) for c in classes]
+
+
+def true_names(y, names, source):
+    """The labels ``y`` as :func:`class_names` prints them; a label the model does
+    not know is an error naming those it does."""
+    imdb = names == list(CLASS_NAMES)
+    y = [CLASS_NAMES[int(v)] if imdb and str(v) in ("0", "1") else str(v) for v in y]
+    unknown = sorted(set(y) - set(names))
+    if unknown:
+        from skimdb.cli._files import UserError
+
+        raise UserError(
+            f"{source} holds labels the model was not trained on: "
+            f"{', '.join(map(repr, unknown[:5]))}; its classes are "
+            f"{', '.join(map(repr, names))}"
+        )
+    return y
+
+
+def print_predictions(reviews, proba, columns, width, names=CLASS_NAMES):
+    """A row per review: label, P(pos) (for another model: the probability of its
+    label), the review on one line."""
+    imdb = list(names) == list(CLASS_NAMES)
+    print(f"label\t{'P(pos)' if imdb else 'probability'}\treview")
+    for text, p, column in zip(reviews, proba, columns, strict=True):
+        shown = p[1] if imdb else p[column]
+        print(f"{names[column]}\t{shown:.4f}\t{shorten(text, width)}")
+
+
+def print_csv_training(model, n_train, y_test, y_pred, names):
+    """The training summary and the test scores of ``skimdb train --csv``."""
+    net = final_step(model)
+    print(
+        f"training rows: {n_train} (validation_split={net.validation_split:g}); "
+        f"test rows: {len(y_test)}"
+    )
+    print(f"classes: {', '.join(names)}")
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        if key in net.history_:
+            print(f"last epoch {key}: {net.history_[key][-1]:.4f}")
+    _print_scores(y_test, y_pred, names, prefix="test ")
+
+
+def _print_scores(y_true, y_pred, names, prefix=""):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    print(f"{prefix}accuracy: {accuracy_score(y_true, y_pred):.4f}")
+    if len(names) > 2:
+        macro = f1_score(y_true, y_pred, labels=names, average="macro", zero_division=0)
+        print(f"{prefix}macro-F1: {macro:.4f}")
+
+
+def print_csv_evaluation(source, y_true, proba, columns, names):
+    """Accuracy, macro-F1 (more than two classes), log loss, confusion matrix."""
+    from sklearn.metrics import confusion_matrix, log_loss
+
+    y_pred = [names[c] for c in columns]
+    print(f"reviews: {len(y_true)} ({source})")
+    _print_scores(y_true, y_pred, names)
+    index = {name: i for i, name in enumerate(names)}
+    loss = log_loss([index[v] for v in y_true], proba, labels=range(len(names)))
+    print(f"log loss: {loss:.4f}")
+    matrix = confusion_matrix(y_true, y_pred, labels=names)
+    width = max(8, *(len(name) + 2 for name in names))
+    print("confusion matrix (rows: true class, columns: predicted class):")
+    print(" " * width + "".join(f"{name:>{width}}" for name in names))
+    for name, row in zip(names, matrix, strict=True):
+        print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+
+
+def print_explanations(reviews, explanations, labels, n, width, format):
+    """``skimdb explain``: a block per review, or (``format="tsv"``) a row per word."""
+    if format == "tsv":
+        print("review\tlabel\tprobability\tdirection\tword\teffect")
+    for i, (text, e, label) in enumerate(
+        zip(reviews, explanations, labels, strict=True), start=1
+    ):
+        ways = (("toward", e.toward(n)), ("away", e.away(n)))
+        if format == "tsv":
+            for way, pairs in ways:
+                for word, effect in pairs:
+                    row = (i, label, f"{e.proba:.4f}", way, word, f"{effect:+.4f}")
+                    print("\t".join(map(str, row)))
+            continue
+        if i > 1:
+            print()
+        print(f"review {i}: {label} (probability {e.proba:.4f})")
+        print(f"  {shorten(text, width)}")
+        for way, pairs in ways:
+            title = f"toward {label}" if way == "toward" else f"away from {label}"
+            print(f"  {title}:" + ("" if pairs else " none"))
+            for word, effect in pairs:
+                print(f"    {effect:+.4f}  {word}")
+
+
+def print_top_words(tops, names, n_reviews, source, min_count):
+    """``skimdb top-words``: for each class, its strongest words."""
+    print(
+        f"mean effect on each class's probability over {n_reviews} reviews of "
+        f"{source} (words in at least {min_count} of them)"
+    )
+    for top, label in zip(tops, names, strict=True):  # both in classes_ order
+        print()
+        print(f"toward {label}:" + ("" if len(top.features) else " none"))
+        for word, effect, count in zip(top.features, top.effects, top.counts,
+                                       strict=True):  # fmt: skip
+            print(f"  {effect:+.4f}  {word}  (in {count} reviews)")
 
 
 def print_mistakes(wrong, texts, y_test, proba, width):

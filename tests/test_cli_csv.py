@@ -1,0 +1,280 @@
+"""skimdb train --csv: your own texts and labels, with a learned vocabulary."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from test_cli import (  # noqa: F401  (_isolated: no real data, cache or download)
+    NEGATIVE,
+    NEUTRAL,
+    POSITIVE,
+    _isolated,
+    _number,
+    _run,
+)
+
+from skimdb.cli._commands import _imdb_word_index
+from skimdb.cli._files import UserError, read_csv
+from skimdb.persistence import load
+
+#: The cue words of each star rating of the generated reviews.
+CUES = {
+    1: ["awful", "terrible", "dreadful"],
+    3: ["dull", "boring", "weak"],
+    5: ["okay", "average", "passable"],
+    9: ["superb", "brilliant", "wonderful"],
+}
+#: Options that make a network learn the small files in seconds.
+FAST = ["--units", "8", "--batch-size", "16", "--epochs", "25"]
+FAST += ["--learning-rate", "0.01", "--verbose", "0", "--no-plots"]
+
+learns = pytest.mark.skipif(
+    _imdb_word_index() is None,
+    reason="ReviewEncoder cannot learn a vocabulary yet (word_index=None is IMDB's)",
+)
+
+
+def _write(path, rows, header=("review", "stars")):
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _ratings(n=240, seed=0):
+    """Reviews of 4 ratings, each with two of its cue words among neutral ones;
+    some hold commas, quotes and line breaks, as real CSV files do."""
+    rng = np.random.RandomState(seed)
+    rows = []
+    for i in range(n):
+        stars = list(CUES)[i % len(CUES)]
+        words = list(rng.choice(CUES[stars], 2)) + list(rng.choice(NEUTRAL, 5))
+        rng.shuffle(words)
+        text = " ".join(words)
+        if i % 7 == 0:
+            text = f'"{text}", she said,\nand left'
+        rows.append((text, stars))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def ratings_csv(tmp_path_factory):
+    return _write(tmp_path_factory.mktemp("csv") / "ratings.csv", _ratings())
+
+
+@pytest.fixture(scope="module")
+def csv_model(ratings_csv, tmp_path_factory):
+    """``skimdb train --csv`` on the 4-class file: (output folder, stdout)."""
+    if _imdb_word_index() is None:
+        pytest.skip("ReviewEncoder cannot learn a vocabulary yet")
+    output = tmp_path_factory.mktemp("model")
+    status, out, err = _run(
+        "train", "--csv", ratings_csv, "--text-column", "review",
+        "--label-column", "stars", "-o", output, *FAST,
+    )  # fmt: skip
+    assert status == 0, err
+    return output, out
+
+
+# -- reading the file ------------------------------------------------------------------
+
+
+def test_read_csv_reads_quoted_fields_a_bom_and_int_labels(tmp_path):
+    path = tmp_path / "r.csv"
+    _write(path, [('Great, "really"\ngreat', 10), ("bad", 1), ("", ""), ("ok", 7)])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())  # Excel's UTF-8 mark
+    texts, labels = read_csv(path, "review", "stars")
+    assert texts == ['Great, "really"\ngreat', "bad", "ok"]  # the blank row skipped
+    assert labels == [10, 1, 7]
+    assert read_csv(path, "review") == (texts, None)
+    _write(path, [("a", "pos"), ("b", " neg ")])
+    assert read_csv(path, "review", "stars")[1] == ["pos", "neg"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "cannot read --csv {path}: No such file or directory"),
+        (b"", "--csv {path} is empty: it needs a header row naming its columns"),
+        (b"review,stars\n", "--csv {path} holds no rows below its header row"),
+        (
+            b"text,rating\nfine,3\n",
+            "--csv {path} has no column 'review' (--text-column); its columns are "
+            "'text', 'rating'",
+        ),
+        (
+            b"review,rating\nfine,3\n",
+            "--csv {path} has no column 'stars' (--label-column); its columns are "
+            "'review', 'rating'",
+        ),
+        (
+            b"review,stars\nfine,3\n  ,4\n",
+            "--csv {path}, line 3: the column 'review' (--text-column) is empty",
+        ),
+        (
+            b"review,stars\nfine,3\nbad,\n",
+            "--csv {path}, line 3: the column 'stars' (--label-column) is empty",
+        ),
+        (
+            b"review,stars\ncaf\xc3\xa9,3\nna\xefve,4\n",
+            "cannot read --csv {path}: not UTF-8 text (byte 0xef at offset 23)",
+        ),
+        (
+            b"review,stars\nfine,3\nok,3\nbad,3\n",
+            "--csv {path}: the column 'stars' holds one class only (3); training "
+            "needs at least two",
+        ),
+    ],
+    ids=["missing", "empty", "no-rows", "no-text-column", "no-label-column",
+         "empty-text", "empty-label", "not-utf8", "one-class"],
+)  # fmt: skip
+def test_a_bad_file_is_one_line(tmp_path, content, message):
+    path = tmp_path / "reviews.csv"
+    if content is not None:
+        path.write_bytes(content)
+    status, out, err = _run(
+        "train", "--csv", path, "--text-column", "review", "--label-column",
+        "stars", "-o", tmp_path / "model", *FAST,
+    )  # fmt: skip
+    assert (status, out) == (1, "")
+    assert err.startswith(f"skimdb train: error: {message.format(path=path)}"), err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "model").exists()  # nothing saved
+
+
+def test_csv_options_that_do_not_apply_are_refused(ratings_csv, tmp_path):
+    args = ("train", "--csv", ratings_csv, "-o", tmp_path / "m")
+    status, _, err = _run(*args, "--n-train", "10")
+    assert status == 1 and "--n-train shortens the IMDB reviews" in err
+    status, _, err = _run(*args, "--test-size", "0")
+    assert status == 1 and "--test-size 0 holds out no test rows" in err
+    status, _, err = _run(*args, "--test-size", "1")
+    assert status == 2 and "must be in [0, 1)" in err
+
+
+@learns
+def test_a_class_too_small_to_split_is_one_line(tmp_path):
+    rows = [("good film", "pos"), ("bad film", "neg")] * 5 + [("odd film", "odd")]
+    path = _write(tmp_path / "r.csv", rows, header=("text", "label"))
+    status, out, err = _run("train", "--csv", path, "-o", tmp_path / "m", *FAST)
+    assert (status, out) == (1, "")
+    assert "cannot hold out a stratified test split of --test-size 0.2" in err
+    assert len(err.splitlines()) == 1
+
+
+# -- training and the commands on its model --------------------------------------------
+
+
+@learns
+def test_train_csv_reports_and_saves_a_model_with_its_test_split(csv_model):
+    output, out = csv_model
+    assert "training rows: 192 (validation_split=0.2); test rows: 48" in out
+    assert "classes: 1, 3, 5, 9" in out
+    accuracy = _number(out, "test accuracy:")
+    assert accuracy >= 0.8  # chance is 0.25
+    assert 0.7 <= _number(out, "test macro-F1:") <= 1
+    model = load(output)
+    assert model[-1].classes_.tolist() == [1, 3, 5, 9]
+    encoder = model.named_steps["text"]
+    assert encoder.word_index is None  # learned from the texts
+    assert set(CUES[9]) <= set(encoder.word_index_)
+    assert not set(POSITIVE + NEGATIVE) - set(sum(CUES.values(), [])) & set(
+        encoder.word_index_
+    )  # only the file's words
+    with open(output / "test.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 48 and set(rows[0]) == {"review", "stars"}
+    stars = [int(row["stars"]) for row in rows]
+    assert sorted(set(stars)) == [1, 3, 5, 9] and stars.count(1) == 12  # stratified
+    predicted = model.predict([row["review"] for row in rows])
+    assert np.mean(predicted == np.array(stars)) == pytest.approx(accuracy, abs=1e-4)
+    info = json.loads((output / "training.json").read_text())
+    assert (info["text_column"], info["label_column"]) == ("review", "stars")
+    assert info["classes"] == ["1", "3", "5", "9"] and info["n_rows"] == 240
+
+
+@learns
+def test_train_csv_split_is_seeded_by_random_state(ratings_csv, csv_model, tmp_path):
+    status, _, err = _run(
+        "train", "--csv", ratings_csv, "--text-column", "review",
+        "--label-column", "stars", "-o", tmp_path, "--random-state", "1", *FAST,
+    )  # fmt: skip
+    assert status == 0, err
+    first = (csv_model[0] / "test.csv").read_text()
+    assert (tmp_path / "test.csv").read_text() != first
+
+
+@learns
+def test_evaluate_a_csv_model_on_its_split_or_on_a_file(csv_model, ratings_csv):
+    output, train_out = csv_model
+    status, out, err = _run("evaluate", output)
+    assert status == 0, err
+    assert (
+        out.splitlines()[0] == f"reviews: 48 (the saved test split {output}/test.csv)"
+    )
+    assert _number(out, "accuracy:") == _number(train_out, "test accuracy:")
+    assert _number(out, "macro-F1:") == _number(train_out, "test macro-F1:")
+    lines = out.splitlines()
+    matrix = lines[lines.index(next(x for x in lines if x.startswith("confusion"))) :]
+    assert matrix[1].split() == ["1", "3", "5", "9"]
+    assert sum(int(v) for row in matrix[2:] for v in row.split()[1:]) == 48
+    # --csv given again: the whole file, columns as the model was trained on
+    status, out, err = _run("evaluate", output, "--csv", ratings_csv)
+    assert status == 0, err
+    assert out.splitlines()[0] == f"reviews: 240 (--csv {ratings_csv})"
+    assert _number(out, "accuracy:") >= 0.8
+
+
+@learns
+def test_evaluate_refuses_labels_the_model_does_not_know(csv_model, tmp_path):
+    path = _write(tmp_path / "r.csv", [("superb film", 10), ("dull film", 3)])
+    status, out, err = _run("evaluate", csv_model[0], "--csv", path)
+    assert (status, out) == (1, "")
+    assert "holds labels the model was not trained on: '10'" in err
+    assert "its classes are '1', '3', '5', '9'" in err
+
+
+@learns
+def test_predict_and_explain_a_csv_model(csv_model):
+    output = csv_model[0]
+    status, out, err = _run("predict", output, "a superb brilliant film", "so dull")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "label\tprobability\treview"
+    assert [line.split("\t")[0] for line in lines[1:]] == ["9", "3"]
+    status, out, err = _run("explain", "--n", "2", output, "a superb brilliant film")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("review 1: 9 (probability ")
+    toward = lines[lines.index("  toward 9:") + 1 :][:2]
+    assert {line.split()[1] for line in toward} == {"superb", "brilliant"}
+
+
+@learns
+def test_top_words_of_a_csv_model_use_its_test_split(csv_model):
+    status, out, err = _run("top-words", csv_model[0], "--n", "3", "--min-count", "3")
+    assert status == 0, err
+    assert "over 48 reviews of the saved test split" in out.splitlines()[0]
+    for stars, cues in CUES.items():
+        block = out.split(f"toward {stars}:\n")[1].split("\n\n")[0]
+        assert block.split()[1] in cues
+
+
+@learns
+def test_imdb_commands_refuse_a_learned_vocabulary_without_csv(csv_model, tmp_path):
+    # a model folder without its test split: IMDB's word ids would be other words
+    from skimdb.persistence import save
+
+    folder = tmp_path / "bare"
+    save(load(csv_model[0]), folder)
+    for command in ("evaluate", "top-words"):
+        status, out, err = _run(command, folder)
+        assert (status, out) == (1, "")
+        assert "vocabulary was learned from its own training texts" in err
+
+
+def test_read_csv_error_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no column 'text'"):
+        read_csv(_write(tmp_path / "r.csv", [("a", 1)]), "text", "stars")
