@@ -394,16 +394,18 @@ def top_words(args):
         source = "the IMDB test set"
     from skimdb.inspection import top_words as top_words_of
 
+    # a word in a handful of reviews has a mean resting on too few to mean much
+    min_count = args.min_count or max(5, len(reviews) // 100)
     say(f"Measuring each word's effect on {len(reviews)} reviews of {source} ...")
     names = reports.class_names(model, csv=info is not None)
     tops = top_words_of(
         model,
         reviews,
         n=args.n,
-        min_count=args.min_count,
+        min_count=min_count,
         feature_names=feature_names(model),
     )
-    reports.print_top_words(tops, names, len(reviews), source, args.min_count)
+    reports.print_top_words(tops, names, len(reviews), source, min_count)
     return 0
 
 

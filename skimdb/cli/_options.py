@@ -446,7 +446,8 @@ _TOP_WORDS = Command(
                        "network, 20 to 30 s for --preset best)",
                        type=positive_int, default=2000, extra={"metavar": "N"}),
                 Option(("--min-count",), "only words in at least this many of the "
-                       "reviews", type=positive_int, default=5,
+                       "reviews", type=positive_int,
+                       shown="1% of the reviews, at least 5",
                        extra={"metavar": "N"}),
             ],
         ),
