@@ -17,11 +17,11 @@ import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import WORD_INDEX, _write_tarball, _write_word_index
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from test_datasets import WORD_INDEX, _write_tarball, _write_word_index
 
 from skimdb import IMDBNet, MultiHotVectorizer
 from skimdb.datasets import (
