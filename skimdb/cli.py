@@ -217,7 +217,9 @@ def cmd_train(args):
     # home and keeps only its word_index_ (a word_index= copy would be saved twice)
     get_word_index(data_home=args.data_home, download_if_missing=not args.no_download)
     model = make_pipeline(args.preset, random_state=args.random_state)
-    encoder = ReviewEncoder(num_words=num_words, data_home=args.data_home)
+    encoder = ReviewEncoder(
+        num_words=num_words, word_index="imdb", data_home=args.data_home
+    )
     model.steps.insert(0, ("text", encoder))
     model.set_params(
         vec__num_words=num_words,
