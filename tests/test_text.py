@@ -390,3 +390,17 @@ def test_learned_index_reproduces_keras(real_train_texts, real_data_home):
         f"words ({groups} tie groups) have another rank than Keras'"
     )
     assert len(tied) - differ < 3 * groups
+
+
+def test_learned_pipeline_saves_without_pickle(tmp_path):
+    from skimdb.persistence import load, save
+
+    texts = ["A good film.", "A bad film, a bad plot."]
+    pipe = Pipeline(
+        [("enc", ReviewEncoder(min_count=1)), ("vec", MultiHotVectorizer(num_words=9))]
+    ).fit(texts)
+    save(pipe, tmp_path / "model")
+    back = load(tmp_path / "model")
+    assert back[0].word_index_ == pipe[0].word_index_
+    assert list(back.get_feature_names_out()) == list(pipe.get_feature_names_out())
+    assert (back.transform(["a bad plot"]) != pipe.transform(["a bad plot"])).nnz == 0
