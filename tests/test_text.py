@@ -6,6 +6,8 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -404,3 +406,33 @@ def test_learned_pipeline_saves_without_pickle(tmp_path):
     assert back[0].word_index_ == pipe[0].word_index_
     assert list(back.get_feature_names_out()) == list(pipe.get_feature_names_out())
     assert (back.transform(["a bad plot"]) != pipe.transform(["a bad plot"])).nnz == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "B", "c", "d!", "e,f", "<br />"]), max_size=8
+        ).map(" ".join),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 3),
+)
+def test_learned_ranks_follow_counts_then_first_occurrence(texts, min_count):
+    """Any texts: a more frequent word has a smaller rank; ties, the earlier word."""
+    from skimdb.datasets._text import _tokenize
+
+    words = [w for text in texts for w in _tokenize(text)]
+    enc = ReviewEncoder(min_count=min_count).fit(texts)
+    index = enc.word_index_
+    assert set(index) == {w for w in words if words.count(w) >= min_count}
+    assert sorted(index.values()) == list(range(1, len(index) + 1))
+    for u in index:
+        for v in index:
+            key_u = (-words.count(u), words.index(u))
+            key_v = (-words.count(v), words.index(v))
+            assert (index[u] < index[v]) == (key_u < key_v)
+    # the encoding is encode_review's with the learned index
+    for text in texts:
+        assert enc.transform([text])[0] == encode_review(text, word_index=index)
