@@ -25,6 +25,8 @@ from skimdb._ragged import (
     row_at,
     row_ids,
 )
+from skimdb._tokenize import _id_words
+from skimdb.datasets._text import _check_word_index
 
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
@@ -74,6 +76,13 @@ class MultiHotVectorizer(
         reviews (ties: the smaller ids first).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         The dtype of the output's values.
+    word_index : dict of str to int or None, default=None
+        The words behind the ids, for :meth:`get_feature_names_out` only: word
+        ranked ``r`` is id ``r + 3``, ids 0, 1 and ``oov_id`` being the padding,
+        start and out-of-vocabulary marks, as in
+        :func:`skimdb.datasets.load_data` (e.g.
+        :func:`skimdb.datasets.get_word_index`). Not needed after a
+        :class:`~skimdb.ReviewEncoder` in a pipeline, which passes its words on.
 
     Attributes
     ----------
@@ -127,6 +136,16 @@ class MultiHotVectorizer(
            [4, 3]])
     >>> bigrams.get_feature_names_out()[5:]
     array(['multihotvectorizer1_4', 'multihotvectorizer4_3'], dtype=object)
+
+    Where the words are known, the columns are named by them, pairs as
+    ``"w1 w2"`` (the ids are ``load_data``'s: rank + 3):
+
+    >>> words = MultiHotVectorizer(
+    ...     num_words=6, ngram_range=(1, 2), word_index={"good": 1, "film": 2}
+    ... ).fit([[1, 4, 5], [5, 4]])
+    >>> words.get_feature_names_out()
+    array(['<pad>', '<start>', '<oov>', '<unused>', 'good', 'film', '<start> good',
+           'good film', 'film good'], dtype=object)
     """
 
     _parameter_constraints: dict = {
@@ -141,6 +160,7 @@ class MultiHotVectorizer(
         "min_df": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"}), type, np.dtype],
+        "word_index": [dict, None],
     }
 
     def __init__(
@@ -153,6 +173,7 @@ class MultiHotVectorizer(
         min_df=1,
         max_features=None,
         dtype=np.float32,
+        word_index=None,
     ):
         self.num_words = num_words
         self.handle_unknown = handle_unknown
@@ -161,6 +182,7 @@ class MultiHotVectorizer(
         self.min_df = min_df
         self.max_features = max_features
         self.dtype = dtype
+        self.word_index = word_index
 
     def fit(self, X, y=None):
         """Check the parameters and, with ``num_words=None``, learn the width.
@@ -205,6 +227,8 @@ class MultiHotVectorizer(
         columns, when fit had to read the ids (else ``None, None, {}``)."""
         self._validate_params()
         self._check_dtype()
+        if self.word_index is not None:
+            _check_word_index(self.word_index)
         min_n, max_n = self._check_ngram_range()
         ids = indptr = None
         grams = {}
@@ -362,25 +386,56 @@ class MultiHotVectorizer(
         return compress(ids, indptr, ~unknown)  # "ignore": drop them
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``multihotvectorizer<id>[_<id>...]``.
+        """Names of the output columns: words where they are known, else ids.
 
         Parameters
         ----------
-        input_features : None
-            Ignored; the input has no feature names.
+        input_features : array-like of str or None, default=None
+            The word of each id (position ``i`` names id ``i``), as
+            :meth:`skimdb.ReviewEncoder.get_feature_names_out` gives it: a
+            pipeline passes it on. A single name (one input column) or ``None``
+            says nothing of the words.
 
         Returns
         -------
         feature_names_out : ndarray of str objects
-            One name per output column.
+            One name per output column. Word columns are named by their word and
+            n-grams by their words joined with spaces (``"good film"``), as
+            :class:`~sklearn.feature_extraction.text.CountVectorizer` does, when
+            ``input_features`` holds the words (more than one entry), else when
+            ``word_index`` is set; ids of no word are ``"<pad>"``, ``"<start>"``,
+            ``"<oov>"`` or ``"<unused>"``. Without words, the names are
+            ``multihotvectorizer<id>`` and ``multihotvectorizer<id>_<id>...``.
         """
         check_is_fitted(self)
-        prefix = type(self).__name__.lower()
-        words = [f"{prefix}{i}" for i in range(self._n_word_columns)]
-        grams = [
-            prefix + "_".join(str(i) for i in row if i >= 0) for row in self.vocabulary_
-        ]
-        return np.asarray(words + grams, dtype=object)
+        words = self._id_words(input_features)
+        if words is None:
+            prefix = type(self).__name__.lower()
+            names = [f"{prefix}{i}" for i in range(self._n_word_columns)]
+            grams = [
+                prefix + "_".join(str(i) for i in row if i >= 0)
+                for row in self.vocabulary_
+            ]
+            return np.asarray(names + grams, dtype=object)
+        grams = [" ".join(words[i] for i in row if i >= 0) for row in self.vocabulary_]
+        return np.asarray(list(words[: self._n_word_columns]) + grams, dtype=object)
+
+    def _id_words(self, input_features):
+        """The word of each of the ``num_words_`` ids, or None where none is known."""
+        width = self.num_words_
+        if input_features is not None and len(input_features) > 1:
+            given = np.asarray(input_features, dtype=object)
+            if given.ndim != 1 or not all(isinstance(w, str) for w in given):
+                raise ValueError(
+                    "input_features must be a 1-d sequence of str, the word of each "
+                    "id (as ReviewEncoder.get_feature_names_out gives it)."
+                )
+            words = np.full(width, "<unused>", dtype=object)
+            words[: min(width, given.size)] = given[:width]
+            return words
+        if self.word_index is None:
+            return None
+        return _id_words(self.word_index, oov_char=self.oov_id, size=width)
 
     def _check_ngram_range(self):
         ngram_range = self.ngram_range

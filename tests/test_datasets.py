@@ -32,6 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import Bunch
 
+from skimdb._tokenize import _tokenize, _tokenize_bytes
 from skimdb.datasets import (
     IMDBDataNotFoundError,
     _sources,
@@ -48,7 +49,6 @@ from skimdb.datasets._keras import (
     _check_load_params,
     _to_object_array,
 )
-from skimdb.datasets._text import _tokenize, _tokenize_bytes
 
 #: The real download function (the tests replace it with one that fails).
 _KERAS_GET_FILE = _sources._download_file
@@ -1043,3 +1043,208 @@ PUBLISHED_TRAIN_0 = [
     178,
     32,
 ]
+
+
+# -- raw texts and ratings ---------------------------------------------------------
+
+
+def _texts_by_split(split):
+    """The fake archive's reviews of a split in Keras' order, with their ratings."""
+    out = []
+    for label in ("pos", "neg"):
+        names = sorted(n for n in REVIEWS if n.startswith(f"{split}/{label}/"))
+        out += [(REVIEWS[n], int(n.rsplit("_", 1)[1][:-4]), label) for n in names]
+    return out
+
+
+@pytest.mark.parametrize("seed", [113, 0])
+def test_fetch_imdb_text_is_in_load_data_order(fake_home, seed):
+    """data[i] is the text of load_data's review i, with its label and rating."""
+    (x_train, y_train), (x_test, y_test) = load_data(
+        num_words=100, seed=seed, data_home=fake_home
+    )
+    for subset, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        bunch = fetch_imdb(subset=subset, text=True, seed=seed, data_home=fake_home)
+        assert isinstance(bunch.data, list) and len(bunch.data) == len(y)
+        assert all(isinstance(text, str) for text in bunch.data)
+        np.testing.assert_array_equal(bunch.target, y)
+        assert bunch.target.dtype == bunch.rating.dtype == np.int64
+        # unknown (test) words are dropped, as Keras built the arrays
+        ids = [
+            encode_review(t, word_index=WORD_INDEX, oov_char=None) for t in bunch.data
+        ]
+        assert ids == list(x)
+        expected = {
+            text: (rating, label) for text, rating, label in _texts_by_split(subset)
+        }
+        assert sorted(bunch.data) == sorted(expected)
+        for text, rating, target in zip(
+            bunch.data, bunch.rating, bunch.target, strict=True
+        ):
+            assert expected[text] == (rating, "pos" if target else "neg")
+        assert list(bunch.target_names) == ["neg", "pos"]
+        assert "IMDB" in bunch.DESCR
+
+
+def test_fetch_imdb_text_all_and_return_X_y(fake_home):
+    train = fetch_imdb(subset="train", text=True, data_home=fake_home)
+    test = fetch_imdb(subset="test", text=True, data_home=fake_home)
+    every = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert every.data == train.data + test.data
+    np.testing.assert_array_equal(every.rating, np.r_[train.rating, test.rating])
+    X, y = fetch_imdb(subset="test", text=True, return_X_y=True, data_home=fake_home)
+    assert X == test.data
+    np.testing.assert_array_equal(y, test.target)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"num_words": 10}, "num_words=10"),
+        ({"maxlen": 5}, "maxlen=5"),
+        ({"index_from": 0}, "index_from=0"),
+        ({"oov_char": None}, "oov_char=None"),
+    ],
+)
+def test_fetch_imdb_text_refuses_id_parameters(fake_home, kwargs, name):
+    with pytest.raises(ValueError, match=f"{name} shape word ids.*text=True"):
+        fetch_imdb(text=True, data_home=fake_home, **kwargs)
+
+
+def test_fetch_imdb_text_checks_its_arguments(fake_home):
+    with pytest.raises(TypeError, match="text must be a bool"):
+        fetch_imdb(text="yes", data_home=fake_home)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        fetch_imdb(text=True, seed=1.5, data_home=fake_home)
+
+
+def test_fetch_imdb_text_is_cached(fake_home, monkeypatch):
+    first = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert list(fake_home.glob("imdb_texts_v*.npz"))
+
+    def no_parse(tarball):
+        raise AssertionError("the tarball was parsed again")
+
+    monkeypatch.setattr(_sources, "_read_aclimdb_texts", no_parse)
+    again = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert again.data == first.data
+    np.testing.assert_array_equal(again.rating, first.rating)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("train/pos/4_2.txt", r"'aclImdb/train/pos/4_2.txt'.*rating from 7 to 10"),
+        ("test/neg/9_8.txt", r"'aclImdb/test/neg/9_8.txt'.*rating from 1 to 4"),
+        ("train/neg/review.txt", r"'aclImdb/train/neg/review.txt'.*<id>_<rating>"),
+    ],
+)
+def test_fetch_imdb_text_refuses_bad_members(tmp_path, name, match):
+    home = tmp_path / "home"
+    home.mkdir()
+    _write_tarball(home / _sources.TARBALL_NAME, {**REVIEWS, name: "a film"})
+    with pytest.raises(ValueError, match=match):
+        fetch_imdb(text=True, data_home=home)
+
+
+def test_fetch_imdb_text_needs_only_the_tarball(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    _write_tarball(home / _sources.TARBALL_NAME)
+    assert len(fetch_imdb(text=True, data_home=home).data) == 5
+
+
+def test_fetch_imdb_text_missing_offline_names_file_and_folder(tmp_path):
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError) as info:
+        fetch_imdb(text=True, data_home=home, download_if_missing=False)
+    message = str(info.value)
+    assert _sources.TARBALL_NAME in message and str(home) in message
+    assert "SKIMDB_DATA" in message and _sources.STANFORD_URL in message
+
+
+def test_fetch_imdb_text_download_failure_is_clear(tmp_path, monkeypatch):
+    calls = []
+
+    def offline(**kwargs):
+        calls.append(kwargs)
+        Path(kwargs["cache_dir"], kwargs["fname"]).write_bytes(b"partial")
+        raise OSError("unreachable")
+
+    monkeypatch.setattr(_sources, "_download_file", offline)
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError, match="unreachable") as info:
+        fetch_imdb(text=True, data_home=home)
+    assert str(home) in str(info.value) and _sources.STANFORD_URL in str(info.value)
+    assert calls[0]["origin"] == _sources.STANFORD_URL
+    assert calls[0]["file_hash"] == _sources.STANFORD_SHA256
+    assert list(home.iterdir()) == []  # no partial file, no temporary folder
+
+
+def test_fetch_imdb_text_downloads_stanfords_archive(tmp_path, monkeypatch):
+    """The download checks Stanford's sha256, over a real file:// transfer."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _write_tarball(origin / _sources.TARBALL_NAME)
+    archive = origin / _sources.TARBALL_NAME
+    monkeypatch.setattr(_sources, "STANFORD_URL", archive.as_uri())
+    monkeypatch.setattr(_sources, "_download_file", _KERAS_GET_FILE)
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError, match="sha256"):
+        fetch_imdb(text=True, data_home=home)  # not Stanford's bytes
+    assert not (home / _sources.TARBALL_NAME).exists()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(_sources, "STANFORD_SHA256", digest)
+    bunch = fetch_imdb(text=True, data_home=home)
+    assert sorted(bunch.data) == sorted(t for t, _, _ in _texts_by_split("train"))
+    assert (home / _sources.TARBALL_NAME).read_bytes() == archive.read_bytes()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="~user is POSIX")
+def test_unknown_user_home_is_named(monkeypatch):
+    with pytest.raises(
+        ValueError, match=r"^data_home='~no_such_user_skimdb/x'.*full path"
+    ):
+        get_data_home("~no_such_user_skimdb/x")
+    with pytest.raises(ValueError, match="data_home="):
+        load_data(data_home="~no_such_user_skimdb")
+    monkeypatch.setenv("SKIMDB_DATA", "~no_such_user_skimdb")
+    with pytest.raises(ValueError, match="environment variable SKIMDB_DATA="):
+        get_data_home()
+    with pytest.raises(ValueError, match="SKIMDB_DATA"):
+        fetch_imdb(text=True)
+    monkeypatch.setenv("SKIMDB_CACHE", "~no_such_user_skimdb")
+    with pytest.raises(ValueError, match="environment variable SKIMDB_CACHE="):
+        _cache_dir(Path("/nonexistent/data/home"))
+
+
+@pytest.fixture(scope="session")
+def real_texts(real_data_home):
+    """fetch_imdb(text=True) of both splits on the real data, read once."""
+    return {
+        subset: fetch_imdb(subset=subset, text=True, data_home=real_data_home)
+        for subset in ("train", "test")
+    }
+
+
+@pytest.mark.realdata
+def test_real_texts_and_ratings(real_texts, real_imdb, real_word_index):
+    for (x, y), subset in zip(real_imdb, ("train", "test"), strict=True):
+        bunch = real_texts[subset]
+        assert len(bunch.data) == 25000 and bunch.rating.shape == (25000,)
+        np.testing.assert_array_equal(bunch.target, y)
+        assert sorted(set(bunch.rating.tolist())) == [1, 2, 3, 4, 7, 8, 9, 10]
+        np.testing.assert_array_equal(bunch.rating >= 7, bunch.target == 1)
+        # the texts are load_data's reviews, in its order (every 50th checked);
+        # words missing from the index (test only) were dropped, as Keras did
+        for i in range(0, 25000, 50):
+            known = [w for w in _tokenize(bunch.data[i]) if w in real_word_index]
+            ids = encode_review(
+                " ".join(known), num_words=10000, word_index=real_word_index
+            )
+            assert ids == x[i]
+    assert (
+        real_texts["train"]
+        .data[0]
+        .startswith("this film was just brilliant,casting,location")
+    )

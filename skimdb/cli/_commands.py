@@ -97,7 +97,9 @@ def train(args):
     from skimdb import ReviewEncoder, make_pipeline
 
     model = make_pipeline(args.preset, random_state=args.random_state)
-    encoder = ReviewEncoder(num_words=num_words, data_home=args.data_home)
+    encoder = ReviewEncoder(
+        num_words=num_words, word_index="imdb", data_home=args.data_home
+    )
     model.steps.insert(0, ("text", encoder))
     model.set_params(
         vec__num_words=num_words,
