@@ -17,6 +17,17 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
+from skimdb._ragged import (
+    compress,
+    offsets_from_lengths,
+    offsets_from_rows,
+    repeat_rows,
+    row_at,
+    row_ids,
+)
+from skimdb._tokenize import _id_words
+from skimdb.datasets._text import _check_word_index
+
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
 
@@ -65,6 +76,13 @@ class MultiHotVectorizer(
         reviews (ties: the smaller ids first).
     dtype : {numpy.float32, numpy.float64}, default=numpy.float32
         The dtype of the output's values.
+    word_index : dict of str to int or None, default=None
+        The words behind the ids, for :meth:`get_feature_names_out` only: word
+        ranked ``r`` is id ``r + 3``, ids 0, 1 and ``oov_id`` being the padding,
+        start and out-of-vocabulary marks, as in
+        :func:`skimdb.datasets.load_data` (e.g.
+        :func:`skimdb.datasets.get_word_index`). Not needed after a
+        :class:`~skimdb.ReviewEncoder` in a pipeline, which passes its words on.
 
     Attributes
     ----------
@@ -118,6 +136,16 @@ class MultiHotVectorizer(
            [4, 3]])
     >>> bigrams.get_feature_names_out()[5:]
     array(['multihotvectorizer1_4', 'multihotvectorizer4_3'], dtype=object)
+
+    Where the words are known, the columns are named by them, pairs as
+    ``"w1 w2"`` (the ids are ``load_data``'s: rank + 3):
+
+    >>> words = MultiHotVectorizer(
+    ...     num_words=6, ngram_range=(1, 2), word_index={"good": 1, "film": 2}
+    ... ).fit([[1, 4, 5], [5, 4]])
+    >>> words.get_feature_names_out()
+    array(['<pad>', '<start>', '<oov>', '<unused>', 'good', 'film', '<start> good',
+           'good film', 'film good'], dtype=object)
     """
 
     _parameter_constraints: dict = {
@@ -132,6 +160,7 @@ class MultiHotVectorizer(
         "min_df": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_features": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dtype": [StrOptions({"float32", "float64"}), type, np.dtype],
+        "word_index": [dict, None],
     }
 
     def __init__(
@@ -144,6 +173,7 @@ class MultiHotVectorizer(
         min_df=1,
         max_features=None,
         dtype=np.float32,
+        word_index=None,
     ):
         self.num_words = num_words
         self.handle_unknown = handle_unknown
@@ -152,6 +182,7 @@ class MultiHotVectorizer(
         self.min_df = min_df
         self.max_features = max_features
         self.dtype = dtype
+        self.word_index = word_index
 
     def fit(self, X, y=None):
         """Check the parameters and, with ``num_words=None``, learn the width.
@@ -196,6 +227,8 @@ class MultiHotVectorizer(
         columns, when fit had to read the ids (else ``None, None, {}``)."""
         self._validate_params()
         self._check_dtype()
+        if self.word_index is not None:
+            _check_word_index(self.word_index)
         min_n, max_n = self._check_ngram_range()
         ids = indptr = None
         grams = {}
@@ -207,7 +240,7 @@ class MultiHotVectorizer(
             width = int(ids.max()) + 1 if ids.size else 1
             if width > _MAX_LEARNED_WIDTH:
                 first = int(np.argmax(ids))
-                review = _review_at(indptr, first)
+                review = row_at(indptr, first)
                 raise ValueError(
                     f"Review {review} holds word id {int(ids[first])}; with "
                     f"num_words=None the output would be {width} columns wide. Pass "
@@ -242,12 +275,14 @@ class MultiHotVectorizer(
         Returns each order's training occurrences as ``{n: (rows, columns)}``.
         """
         candidates, doc_freq, orders_of, occurrences = [], [], [], {}
-        review_of = _review_of(indptr)
+        review_of = row_ids(indptr)
         for n in orders:
             keys, rows = _ngram_keys(ids, review_of, n, self.num_words_)
             unique, inverse = np.unique(keys, return_inverse=True)
             # reviews holding each n-gram: count distinct (review, n-gram) pairs
-            pairs = _multi_hot(inverse, _row_offsets(rows, indptr), unique.size, bool)
+            pairs = _multi_hot(
+                inverse, offsets_from_rows(rows, indptr.size - 1), unique.size, bool
+            )
             candidates.append(unique)
             doc_freq.append(np.bincount(pairs.indices, minlength=unique.size))
             orders_of.append(np.full(unique.size, n))
@@ -303,7 +338,7 @@ class MultiHotVectorizer(
         check_is_fitted(self)
         ids, indptr = self._handle_unknown(*_flatten_reviews(X))
         grams = {}
-        review_of = _review_of(indptr) if self._ngram_keys else None
+        review_of = row_ids(indptr) if self._ngram_keys else None
         for n, vocabulary in sorted(self._ngram_keys.items()):
             keys, rows = _ngram_keys(ids, review_of, n, self.num_words_)
             column, found = _lookup(vocabulary, keys)
@@ -320,7 +355,7 @@ class MultiHotVectorizer(
             blocks.append(
                 _multi_hot(
                     columns,
-                    _row_offsets(rows, indptr),
+                    offsets_from_rows(rows, indptr.size - 1),
                     self._ngram_keys[n].size,
                     dtype,
                 )
@@ -340,7 +375,7 @@ class MultiHotVectorizer(
             return ids, indptr
         if self.handle_unknown == "error":
             first = np.flatnonzero(unknown)[0]
-            review = _review_at(indptr, first)
+            review = row_at(indptr, first)
             raise ValueError(
                 f"Review {review} holds word id {int(ids[first])} >= "
                 f"num_words={width}. Set handle_unknown='oov' or 'ignore', or "
@@ -348,29 +383,59 @@ class MultiHotVectorizer(
             )
         if self.handle_unknown == "oov":
             return np.where(unknown, self.oov_id, ids), indptr
-        kept = ~unknown  # "ignore": drop them, and shift each row's end to match
-        return ids[kept], np.concatenate(([0], np.cumsum(kept)))[indptr]
+        return compress(ids, indptr, ~unknown)  # "ignore": drop them
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``multihotvectorizer<id>[_<id>...]``.
+        """Names of the output columns: words where they are known, else ids.
 
         Parameters
         ----------
-        input_features : None
-            Ignored; the input has no feature names.
+        input_features : array-like of str or None, default=None
+            The word of each id (position ``i`` names id ``i``), as
+            :meth:`skimdb.ReviewEncoder.get_feature_names_out` gives it: a
+            pipeline passes it on. A single name (one input column) or ``None``
+            says nothing of the words.
 
         Returns
         -------
         feature_names_out : ndarray of str objects
-            One name per output column.
+            One name per output column. Word columns are named by their word and
+            n-grams by their words joined with spaces (``"good film"``), as
+            :class:`~sklearn.feature_extraction.text.CountVectorizer` does, when
+            ``input_features`` holds the words (more than one entry), else when
+            ``word_index`` is set; ids of no word are ``"<pad>"``, ``"<start>"``,
+            ``"<oov>"`` or ``"<unused>"``. Without words, the names are
+            ``multihotvectorizer<id>`` and ``multihotvectorizer<id>_<id>...``.
         """
         check_is_fitted(self)
-        prefix = type(self).__name__.lower()
-        words = [f"{prefix}{i}" for i in range(self._n_word_columns)]
-        grams = [
-            prefix + "_".join(str(i) for i in row if i >= 0) for row in self.vocabulary_
-        ]
-        return np.asarray(words + grams, dtype=object)
+        words = self._id_words(input_features)
+        if words is None:
+            prefix = type(self).__name__.lower()
+            names = [f"{prefix}{i}" for i in range(self._n_word_columns)]
+            grams = [
+                prefix + "_".join(str(i) for i in row if i >= 0)
+                for row in self.vocabulary_
+            ]
+            return np.asarray(names + grams, dtype=object)
+        grams = [" ".join(words[i] for i in row if i >= 0) for row in self.vocabulary_]
+        return np.asarray(list(words[: self._n_word_columns]) + grams, dtype=object)
+
+    def _id_words(self, input_features):
+        """The word of each of the ``num_words_`` ids, or None where none is known."""
+        width = self.num_words_
+        if input_features is not None and len(input_features) > 1:
+            given = np.asarray(input_features, dtype=object)
+            if given.ndim != 1 or not all(isinstance(w, str) for w in given):
+                raise ValueError(
+                    "input_features must be a 1-d sequence of str, the word of each "
+                    "id (as ReviewEncoder.get_feature_names_out gives it)."
+                )
+            words = np.full(width, "<unused>", dtype=object)
+            words[: min(width, given.size)] = given[:width]
+            return words
+        if self.word_index is None:
+            return None
+        return _id_words(self.word_index, oov_char=self.oov_id, size=width)
 
     def _check_ngram_range(self):
         ngram_range = self.ngram_range
@@ -588,8 +653,7 @@ def _flatten_reviews(X):
         except (TypeError, OverflowError) as exc:
             raise _bad_review_error(review, i) from exc
         lengths[i] = len(ids) - start
-    indptr = np.zeros(len(X) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
+    indptr = offsets_from_lengths(lengths)
     ids = np.frombuffer(ids, dtype=np.int64)
     _check_non_negative(ids, indptr)
     return ids, indptr
@@ -613,8 +677,9 @@ def _read_int_lists(X):
             chunks.append(pack(*review))
     except struct.error:
         return None
-    indptr = np.zeros(len(chunks) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, chunks), np.int64, len(chunks)) // 4, out=indptr[1:])
+    indptr = offsets_from_lengths(
+        np.fromiter(map(len, chunks), np.int64, len(chunks)) // 4  # 4 bytes an id
+    )
     return np.frombuffer(b"".join(chunks), dtype=np.int32), indptr
 
 
@@ -652,29 +717,19 @@ def _bad_review_error(review, i):
 def _check_non_negative(ids, indptr):
     if ids.size and ids.min() < 0:
         first = np.flatnonzero(ids < 0)[0]
-        review = _review_at(indptr, first)
+        review = row_at(indptr, first)
         raise ValueError(
             f"Review {review} holds the negative word id {int(ids[first])}; word ids "
             "must be >= 0."
         )
 
 
-def _review_at(indptr, position):
-    """The review holding the id at ``position`` of the flat ids."""
-    return int(np.searchsorted(indptr, position, "right")) - 1
-
-
-def _review_of(indptr):
-    """The review index of each id, from the CSR-style offsets."""
-    return np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
-
-
 def _ngram_keys(ids, rows, n, base):
     """Every run of ``n`` ids inside one review, as one int64 key, with its review.
 
-    ``rows`` is each id's review (:func:`_review_of`). The key of ``(a, b, c)`` is
-    ``(a * base + b) * base + c``: unique for ids below ``base``, and ordered like
-    the tuples.
+    ``rows`` is each id's review (:func:`skimdb._ragged.row_ids`). The key of
+    ``(a, b, c)`` is ``(a * base + b) * base + c``: unique for ids below ``base``,
+    and ordered like the tuples.
     """
     n_starts = ids.size - n + 1
     if n_starts <= 0:
@@ -720,16 +775,17 @@ def _multi_hot(columns, indptr, width, dtype):
     against 0.13 s on the 25,000 training reviews).
     """
     n_rows = indptr.size - 1
-    starts = np.searchsorted(indptr, np.arange(0, indptr[-1], _SORT_CHUNK), "right")
-    bounds = np.unique(np.concatenate(([0], starts - 1, [n_rows])))
+    # chunk bounds: the rows holding every _SORT_CHUNK-th id
+    starts = row_at(indptr, np.arange(0, indptr[-1], _SORT_CHUNK))
+    bounds = np.unique(np.concatenate(([0], starts, [n_rows])))
     counts = np.zeros(n_rows, dtype=np.int64)
     kept = []
     for first, last in zip(bounds[:-1], bounds[1:], strict=True):
         rows = int(last - first)
         key_dtype = np.int32 if rows * width < 2**31 else np.int64
-        keys = np.repeat(
+        keys = repeat_rows(
             np.arange(rows, dtype=key_dtype) * key_dtype(width),
-            np.diff(indptr[first : last + 1]),
+            indptr[first : last + 1],
         )
         keys += columns[indptr[first] : indptr[last]]
         keys.sort()
@@ -740,18 +796,10 @@ def _multi_hot(columns, indptr, width, dtype):
         row = keys // width
         counts[first:last] = np.bincount(row, minlength=rows)
         kept.append(keys - row * width)
-    offsets = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    offsets = offsets_from_lengths(counts)
     indices = np.concatenate(kept) if kept else np.empty(0, np.int32)
     X = sp.csr_matrix(
         (np.ones(indices.size, dtype), indices, offsets), shape=(n_rows, width)
     )
     X.has_canonical_format = True
     return X
-
-
-def _row_offsets(rows, indptr):
-    """CSR offsets of entries already grouped by their review index ``rows``."""
-    return np.concatenate(
-        ([0], np.cumsum(np.bincount(rows, minlength=indptr.size - 1)))
-    )

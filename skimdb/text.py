@@ -5,60 +5,80 @@ import os
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skimdb._tokenize import _count_words, _id_words, _rank_words, _tokenize
 from skimdb.datasets import _resolve_word_index
 from skimdb.datasets._text import (
     _check_id_param,
     _check_sequence,
+    _check_word_index,
     _decode,
     _encode,
     _reverse_index,
-    _tokenize,
 )
 
 __all__ = ["ReviewEncoder"]
 
 
 class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
-    """Turn raw review text into word ids exactly as the IMDB data numbers them.
+    """Turn raw review text into word ids, with a vocabulary learned or given.
 
     Each review is split into words the way Keras' IMDB word index was built
     (ASCII letters lowercased, Keras' punctuation filters, ``<br />`` becoming
     the word ``br``; see :func:`skimdb.datasets.encode_review`). A word ranked
     ``r`` becomes the id ``r + index_from``; words missing from the word index,
     or whose id would be ``num_words`` or more, become ``oov_char``, and
-    ``start_char`` comes first. The output is what
-    :func:`skimdb.datasets.load_data` gives with the same arguments, so a
-    pipeline ``ReviewEncoder -> MultiHotVectorizer -> IMDBNet`` fitted on
-    :func:`~skimdb.datasets.load_data`'s reviews predicts raw text.
+    ``start_char`` comes first.
+
+    The word index (word to rank) is, as the vocabulary of
+    :class:`~sklearn.feature_extraction.text.CountVectorizer`:
+
+    - learned from the texts given to :meth:`fit` (``word_index=None``): the
+      words ranked by how often they occur there, rank 1 the most frequent;
+      words with the same count keep the order in which they first occur
+      (the rule of Keras' ``Tokenizer``). Fitted on the 25,000 IMDB training
+      texts it is Keras' IMDB word index, up to the order of words with equal
+      counts;
+    - Keras' IMDB word index (``word_index="imdb"``), read in :meth:`fit` from
+      ``data_home``, so the output is what :func:`skimdb.datasets.load_data`
+      gives with the same arguments and a pipeline fitted on its reviews
+      predicts raw text;
+    - a dict, used as given.
 
     Reviews that are already word-id sequences (anything but a ``str``) pass
-    through unchanged, so the same pipeline can be fitted and scored on the
-    data set's id sequences and asked about new text.
+    through :meth:`transform` unchanged, so a pipeline can be fitted and scored
+    on the data set's id sequences and asked about new text.
 
     Everything needed to encode is kept in the fitted ``word_index_``: once
     fitted, the encoder (and a pickled pipeline holding it) works offline,
-    without any data file.
+    without any data file. Only ``word_index="imdb"`` makes :meth:`fit` read a
+    file.
 
     Parameters
     ----------
     num_words : int or None, default=None
         Ids of ``num_words`` or more become ``oov_char``, as in
-        ``load_data(num_words=...)``. ``None`` keeps the whole vocabulary.
+        ``load_data(num_words=...)``: the ``num_words - index_from`` most
+        frequent words are kept. ``None`` keeps the whole vocabulary.
     index_from : int, default=3
         Added to every word's rank.
     start_char : int or None, default=1
         The id put first in each review; ``None`` puts none.
     oov_char : int or None, default=2
         The id of unknown or too rare words; ``None`` drops them.
-    word_index : dict of str to int or None, default=None
-        The word index (word to rank, from 1). ``None`` reads Keras' IMDB word
-        index in :meth:`fit` with :func:`skimdb.datasets.get_word_index` (from
-        ``data_home``, downloading it if it is missing there).
+    word_index : None, "imdb" or dict of str to int, default=None
+        ``None`` learns the word index from the texts given to :meth:`fit`;
+        ``"imdb"`` reads Keras' IMDB word index with
+        :func:`skimdb.datasets.get_word_index` (from ``data_home``,
+        downloading it if it is missing there); a dict (word to rank, from 1)
+        is used as given.
+    min_count : int, default=1
+        With a learned word index, leave out the words that occur fewer than
+        ``min_count`` times in the training texts. Must be 1 otherwise.
     data_home : str, path-like or None, default=None
-        Where :meth:`fit` looks for the word index when ``word_index`` is None
+        Where :meth:`fit` looks for the word index when ``word_index="imdb"``
         (see :func:`skimdb.datasets.get_data_home`).
 
     Attributes
@@ -77,10 +97,24 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     Examples
     --------
     >>> from skimdb import ReviewEncoder
+    >>> texts = ["A good film.", "A bad film, a bad plot."]
+    >>> enc = ReviewEncoder().fit(texts)
+    >>> enc.word_index_
+    {'a': 1, 'film': 2, 'bad': 3, 'good': 4, 'plot': 5}
+    >>> enc.transform(["A good plot!", "an awful film"])
+    array([list([1, 4, 7, 8]), list([1, 2, 2, 5])], dtype=object)
+    >>> enc.get_feature_names_out()
+    array(['<pad>', '<start>', '<oov>', '<unused>', 'a', 'film', 'bad', 'good',
+           'plot'], dtype=object)
+    >>> ReviewEncoder(min_count=2).fit(texts).word_index_
+    {'a': 1, 'film': 2, 'bad': 3}
+
+    A given word index is used as it is; ids pass through:
+
     >>> enc = ReviewEncoder(word_index={"the": 1, "film": 2, "great": 3})
     >>> enc.fit_transform(["The film was GREAT!", "the end"])
     array([list([1, 4, 5, 2, 6]), list([1, 4, 2])], dtype=object)
-    >>> enc.transform([[1, 14, 22]])  # ids pass through
+    >>> enc.transform([[1, 14, 22]])
     [[1, 14, 22]]
     >>> ReviewEncoder(num_words=6, word_index={"the": 1, "film": 2, "great": 3}).fit(
     ...     ).word_index_
@@ -92,7 +126,8 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         "index_from": [Interval(numbers.Integral, 0, None, closed="left")],
         "start_char": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "oov_char": [Interval(numbers.Integral, 0, None, closed="left"), None],
-        "word_index": [dict, None],
+        "word_index": [dict, StrOptions({"imdb"}), None],
+        "min_count": [Interval(numbers.Integral, 1, None, closed="left")],
         "data_home": [str, os.PathLike, None],
     }
 
@@ -104,6 +139,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         start_char=1,
         oov_char=2,
         word_index=None,
+        min_count=1,
         data_home=None,
     ):
         self.num_words = num_words
@@ -111,15 +147,17 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         self.start_char = start_char
         self.oov_char = oov_char
         self.word_index = word_index
+        self.min_count = min_count
         self.data_home = data_home
 
     def fit(self, X=None, y=None):
-        """Check the parameters and store the word index the encoding needs.
+        """Learn the word index from the texts, or take the one given.
 
         Parameters
         ----------
-        X : None or sequence of str
-            Ignored: the vocabulary is the word index's, not learned from ``X``.
+        X : sequence of str, or None
+            The training texts. Required with ``word_index=None`` (the word
+            index is learned from them); ignored otherwise.
         y : None
             Ignored.
 
@@ -133,14 +171,55 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         _check_id_param(self.num_words, "num_words", allow_none=True, minimum=1)
         for name in ("index_from", "start_char", "oov_char"):
             _check_id_param(getattr(self, name), name, allow_none=name != "index_from")
-        word_index = _resolve_word_index(self.word_index, self.data_home)
         limit = None if self.num_words is None else self.num_words - self.index_from
+        if self.word_index is None:
+            counts = _count_words(self._training_texts(X))
+            max_rank = None if limit is None else max(limit - 1, 0)
+            self.word_index_ = _rank_words(
+                counts, min_count=self.min_count, max_rank=max_rank
+            )
+            return self
+        if self.min_count != 1:
+            raise ValueError(
+                f"min_count={self.min_count} prunes a learned word index only; "
+                f"with word_index={self._word_index_name()} leave min_count at 1, "
+                "or pass word_index=None to learn the words from the texts."
+            )
+        if isinstance(self.word_index, str):  # "imdb"
+            word_index = _resolve_word_index(None, self.data_home)
+        else:
+            word_index = _check_word_index(self.word_index)
         self.word_index_ = {
             word: int(rank)
             for word, rank in word_index.items()
             if limit is None or rank < limit
         }
         return self
+
+    def _word_index_name(self):
+        return "'imdb'" if isinstance(self.word_index, str) else "a dict"
+
+    def _training_texts(self, X):
+        """The texts a word index is learned from; anything else is refused."""
+        if X is None:
+            raise TypeError(
+                "fit needs the training texts to learn the word index from "
+                "(word_index=None): call fit(texts), or pass word_index='imdb' "
+                "(Keras' IMDB index) or a dict."
+            )
+        _, reviews = self._reviews(X)
+        if reviews is None:
+            reviews = list(X)  # a numeric array: refused below
+        if len(reviews) == 0:
+            raise ValueError("X holds 0 reviews; at least one text is required.")
+        for i, review in enumerate(reviews):
+            if not isinstance(review, str):
+                raise TypeError(
+                    f"Review {i} is a {type(review).__name__}, not a str: a word "
+                    "index is learned from raw texts only (word_index=None). To fit "
+                    "on the IMDB word ids, pass word_index='imdb'."
+                )
+        return reviews
 
     def transform(self, X):
         """Encode the reviews given as text; pass those given as ids through.
@@ -157,6 +236,21 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             text.
         """
         check_is_fitted(self)
+        X, reviews = self._reviews(X)
+        if reviews is None:
+            return X  # a numeric array of (padded) id sequences
+        is_text = [isinstance(review, str) for review in reviews]
+        if not any(is_text):
+            return X
+        out = np.empty(len(reviews), dtype=object)
+        for i, (review, text) in enumerate(zip(reviews, is_text, strict=True)):
+            out[i] = self._encode(review) if text else review
+        return out
+
+    @staticmethod
+    def _reviews(X):
+        """``X`` as a 1-d array if it was a one-column table, and its reviews as a
+        list (``None`` for a numeric array of ids), checked for shape."""
         if isinstance(X, (str, bytes)) or not hasattr(X, "__len__"):
             raise TypeError(
                 "X must be a sequence of reviews (e.g. a list of str); got "
@@ -168,7 +262,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 X = X[:, 0]
         if isinstance(X, np.ndarray):
             if X.dtype.kind not in "OUS":
-                return X  # a numeric array of (padded) id sequences
+                return X, None  # a numeric array of (padded) id sequences
             if X.ndim == 2 and X.shape[1] == 1:  # one column, as ColumnTransformer
                 X = X[:, 0]  # selects it from a numpy array
             if X.ndim != 1 and (
@@ -185,13 +279,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                     f"Review {i} is bytes; decode it to str first "
                     "(e.g. review.decode('utf-8'))."
                 )
-        is_text = [isinstance(review, str) for review in reviews]
-        if not any(is_text):
-            return X
-        out = np.empty(len(reviews), dtype=object)
-        for i, (review, text) in enumerate(zip(reviews, is_text, strict=True)):
-            out[i] = self._encode(review) if text else review
-        return out
+        return X, reviews
 
     def inverse_transform(self, X):
         """Decode word-id sequences back to words, as the notebook did.
@@ -236,7 +324,11 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         )
 
     def get_feature_names_out(self, input_features=None):
-        """The name of the one output column: the word-id sequences.
+        """The word of each id the encoder outputs: position ``i`` names id ``i``.
+
+        This is what :class:`~skimdb.MultiHotVectorizer` next in a pipeline
+        names its columns with, so that ``pipe[:-1].get_feature_names_out()``
+        gives words.
 
         Parameters
         ----------
@@ -246,10 +338,17 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         Returns
         -------
         feature_names_out : ndarray of str objects
-            ``["word_ids"]``.
+            One entry per id from 0 to the largest id the encoder can output:
+            the word, or for the ids of no word ``"<pad>"`` (0), ``"<start>"``
+            (``start_char``), ``"<oov>"`` (``oov_char``) and ``"<unused>"``.
         """
         check_is_fitted(self)
-        return np.asarray(["word_ids"], dtype=object)
+        return _id_words(
+            self.word_index_,
+            index_from=self.index_from,
+            start_char=self.start_char,
+            oov_char=self.oov_char,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,7 +14,6 @@ from test_cli import (  # noqa: F401  (_isolated: no real data, cache or downloa
     _run,
 )
 
-from skimdb.cli._commands import _imdb_word_index
 from skimdb.cli._files import UserError, read_csv
 from skimdb.persistence import load
 
@@ -28,11 +27,6 @@ CUES = {
 #: Options that make a network learn the small files in seconds.
 FAST = ["--units", "8", "--batch-size", "16", "--epochs", "25"]
 FAST += ["--learning-rate", "0.01", "--verbose", "0", "--no-plots"]
-
-learns = pytest.mark.skipif(
-    _imdb_word_index() is None,
-    reason="ReviewEncoder cannot learn a vocabulary yet (word_index=None is IMDB's)",
-)
 
 
 def _write(path, rows, header=("review", "stars")):
@@ -67,8 +61,6 @@ def ratings_csv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def csv_model(ratings_csv, tmp_path_factory):
     """``skimdb train --csv`` on the 4-class file: (output folder, stdout)."""
-    if _imdb_word_index() is None:
-        pytest.skip("ReviewEncoder cannot learn a vocabulary yet")
     output = tmp_path_factory.mktemp("model")
     status, out, err = _run(
         "train", "--csv", ratings_csv, "--text-column", "review",
@@ -154,7 +146,6 @@ def test_csv_options_that_do_not_apply_are_refused(ratings_csv, tmp_path):
     assert status == 2 and "must be in [0, 1)" in err
 
 
-@learns
 def test_a_class_too_small_to_split_is_one_line(tmp_path):
     rows = [("good film", "pos"), ("bad film", "neg")] * 5 + [("odd film", "odd")]
     path = _write(tmp_path / "r.csv", rows, header=("text", "label"))
@@ -167,7 +158,6 @@ def test_a_class_too_small_to_split_is_one_line(tmp_path):
 # -- training and the commands on its model --------------------------------------------
 
 
-@learns
 def test_train_csv_reports_and_saves_a_model_with_its_test_split(csv_model):
     output, out = csv_model
     assert "training rows: 192 (validation_split=0.2); test rows: 48" in out
@@ -195,7 +185,6 @@ def test_train_csv_reports_and_saves_a_model_with_its_test_split(csv_model):
     assert info["classes"] == ["1", "3", "5", "9"] and info["n_rows"] == 240
 
 
-@learns
 def test_train_csv_split_is_seeded_by_random_state(ratings_csv, csv_model, tmp_path):
     status, _, err = _run(
         "train", "--csv", ratings_csv, "--text-column", "review",
@@ -206,7 +195,6 @@ def test_train_csv_split_is_seeded_by_random_state(ratings_csv, csv_model, tmp_p
     assert (tmp_path / "test.csv").read_text() != first
 
 
-@learns
 def test_evaluate_a_csv_model_on_its_split_or_on_a_file(csv_model, ratings_csv):
     output, train_out = csv_model
     status, out, err = _run("evaluate", output)
@@ -227,7 +215,6 @@ def test_evaluate_a_csv_model_on_its_split_or_on_a_file(csv_model, ratings_csv):
     assert _number(out, "accuracy:") >= 0.8
 
 
-@learns
 def test_evaluate_refuses_labels_the_model_does_not_know(csv_model, tmp_path):
     path = _write(tmp_path / "r.csv", [("superb film", 10), ("dull film", 3)])
     status, out, err = _run("evaluate", csv_model[0], "--csv", path)
@@ -236,7 +223,6 @@ def test_evaluate_refuses_labels_the_model_does_not_know(csv_model, tmp_path):
     assert "its classes are '1', '3', '5', '9'" in err
 
 
-@learns
 def test_predict_and_explain_a_csv_model(csv_model):
     output = csv_model[0]
     status, out, err = _run("predict", output, "a superb brilliant film", "so dull")
@@ -252,7 +238,6 @@ def test_predict_and_explain_a_csv_model(csv_model):
     assert {line.split()[1] for line in toward} == {"superb", "brilliant"}
 
 
-@learns
 def test_top_words_of_a_csv_model_use_its_test_split(csv_model):
     status, out, err = _run("top-words", csv_model[0], "--n", "3", "--min-count", "3")
     assert status == 0, err
@@ -262,7 +247,6 @@ def test_top_words_of_a_csv_model_use_its_test_split(csv_model):
         assert block.split()[1] in cues
 
 
-@learns
 def test_imdb_commands_refuse_a_learned_vocabulary_without_csv(csv_model, tmp_path):
     # a model folder without its test split: IMDB's word ids would be other words
     from skimdb.persistence import save

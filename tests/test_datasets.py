@@ -12,10 +12,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import (
+    OTHER_MEMBERS,
+    RAW_TEST,
+    RAW_TEST_LABELS,
+    RAW_TRAIN,
+    RAW_TRAIN_LABELS,
+    REVIEWS,
+    WORD_INDEX,
+    _assert_same,
+    _keras_load_data,
+    _object_array,
+    _raw,
+    _write_keras_npz,
+    _write_tarball,
+    _write_word_index,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import Bunch
 
+from skimdb._tokenize import _tokenize, _tokenize_bytes
 from skimdb.datasets import (
     IMDBDataNotFoundError,
     _sources,
@@ -30,80 +47,11 @@ from skimdb.datasets._home import _cache_dir
 from skimdb.datasets._keras import (
     _apply_load_data,
     _check_load_params,
-    _RawIMDB,
-    _RawSplit,
     _to_object_array,
 )
-from skimdb.datasets._text import _tokenize, _tokenize_bytes
 
 #: The real download function (the tests replace it with one that fails).
 _KERAS_GET_FILE = _sources._download_file
-
-# -- a tiny aclImdb ------------------------------------------------------------
-
-#: Reviews of the fake tarball. Train pos file names sort differently as
-#: strings (0, 10, 2) than as numbers (0, 2, 10).
-REVIEWS = {
-    "train/pos/0_9.txt": "The film was GREAT!<br />Great, great.",
-    "train/pos/10_8.txt": "A film... the end",
-    "train/pos/2_7.txt": "\u00dcn\u00efcode caf\u00e9: the Film",
-    "train/neg/1_1.txt": "Bad. Bad film;\tthe\nend",
-    "train/neg/3_2.txt": "it's (really) bad",
-    "test/pos/5_10.txt": "Great unseen film",
-    "test/neg/7_3.txt": "the END, the end.",
-    "test/neg/0_4.txt": "UNSEEN words only",
-}
-#: Other members an aclImdb archive holds, all to be ignored.
-OTHER_MEMBERS = {
-    "README": "Large Movie Review Dataset v1.0",
-    "imdb.vocab": "the\nfilm\n",
-    "train/urls_pos.txt": "http://www.imdb.com/title/tt0453418/usercomments\n",
-    "train/unsup/0_0.txt": "Unlabelled words nowhere in the index",
-}
-WORD_INDEX = {
-    "the": 1,
-    "film": 2,
-    "great": 3,
-    "bad": 4,
-    "end": 5,
-    "br": 6,
-    "was": 7,
-    "a": 8,
-    "it's": 9,
-    "really": 10,
-    "caf\u00e9": 11,
-    "\u00dcn\u00efcode": 12,
-}
-#: The raw arrays the tiny archive must give (pos then neg, names as strings).
-RAW_TRAIN = [
-    [1, 2, 7, 3, 6, 3, 3],
-    [8, 2, 1, 5],
-    [12, 11, 1, 2],
-    [4, 4, 2, 1, 5],
-    [9, 10, 4],
-]
-RAW_TRAIN_LABELS = [1, 1, 1, 0, 0]
-RAW_TEST = [[3, 2], [], [1, 5, 1, 5]]
-RAW_TEST_LABELS = [1, 0, 0]
-
-
-def _write_tarball(path, reviews=REVIEWS, other=OTHER_MEMBERS):
-    with tarfile.open(path, "w:gz") as archive:
-        for folder in ("aclImdb", "aclImdb/train", "aclImdb/train/pos"):
-            info = tarfile.TarInfo(folder)
-            info.type = tarfile.DIRTYPE
-            archive.addfile(info)
-        for name, text in {**other, **reviews}.items():
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(f"aclImdb/{name}")
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-
-
-def _write_word_index(path, word_index=WORD_INDEX):
-    import json
-
-    path.write_text(json.dumps(word_index), encoding="utf-8")
 
 
 @pytest.fixture(autouse=True)
@@ -129,108 +77,6 @@ def fake_home(tmp_path):
     _write_tarball(home / _sources.TARBALL_NAME)
     _write_word_index(home / _sources.WORD_INDEX_NAME)
     return home
-
-
-def _raw(train, train_labels, test, test_labels):
-    return _RawIMDB(
-        _RawSplit.from_sequences(train, train_labels),
-        _RawSplit.from_sequences(test, test_labels),
-    )
-
-
-def _assert_same(result, expected):
-    """Two ``(x_train, y_train), (x_test, y_test)`` results are equal."""
-    for (x, y), (x_exp, y_exp) in zip(result, expected, strict=True):
-        assert x.dtype == object and x.ndim == 1
-        assert [list(seq) for seq in x] == [list(seq) for seq in x_exp]
-        assert all(type(i) is int for seq in x for i in seq)
-        assert y.dtype == np.int64
-        np.testing.assert_array_equal(y, y_exp)
-
-
-# -- Keras' load_data, transcribed -------------------------------------------
-
-
-def _remove_long_seq(maxlen, seq, label):
-    # keras.src.utils.python_utils.remove_long_seq
-    new_seq, new_label = [], []
-    for x, y in zip(seq, label, strict=False):
-        if len(x) < maxlen:
-            new_seq.append(x)
-            new_label.append(y)
-    return new_seq, new_label
-
-
-def _object_array(lists):
-    out = np.empty(len(lists), dtype=object)
-    for i, item in enumerate(lists):
-        out[i] = item
-    return out
-
-
-def _keras_load_data(
-    raw,
-    num_words=None,
-    skip_top=0,
-    maxlen=None,
-    seed=113,
-    start_char=1,
-    oov_char=2,
-    index_from=3,
-):
-    """keras.datasets.imdb.load_data (Keras 3) after reading the npz, verbatim.
-
-    Only the last step differs: Keras' ``np.array(lists, dtype="object")``
-    would give a 2-D array when all lists have the same length.
-    """
-    x_train, labels_train = _object_array(raw.train.sequences()), raw.train.labels
-    x_test, labels_test = _object_array(raw.test.sequences()), raw.test.labels
-
-    rng = np.random.RandomState(seed)
-    indices = np.arange(len(x_train))
-    rng.shuffle(indices)
-    x_train = x_train[indices]
-    labels_train = labels_train[indices]
-
-    indices = np.arange(len(x_test))
-    rng.shuffle(indices)
-    x_test = x_test[indices]
-    labels_test = labels_test[indices]
-
-    if start_char is not None:
-        x_train = [[start_char] + [w + index_from for w in x] for x in x_train]
-        x_test = [[start_char] + [w + index_from for w in x] for x in x_test]
-    elif index_from:
-        x_train = [[w + index_from for w in x] for x in x_train]
-        x_test = [[w + index_from for w in x] for x in x_test]
-    else:
-        x_train = [[w for w in x] for x in x_train]
-        x_test = [[w for w in x] for x in x_test]
-
-    if maxlen:
-        x_train, labels_train = _remove_long_seq(maxlen, x_train, labels_train)
-        x_test, labels_test = _remove_long_seq(maxlen, x_test, labels_test)
-        if not x_train or not x_test:
-            raise ValueError(
-                "After filtering for sequences shorter than maxlen="
-                f"{str(maxlen)}, no sequence was kept. Increase maxlen."
-            )
-
-    xs = x_train + x_test
-    labels = np.concatenate([labels_train, labels_test])
-
-    if not num_words:
-        num_words = max(max(x) for x in xs)
-
-    if oov_char is not None:
-        xs = [[w if (skip_top <= w < num_words) else oov_char for w in x] for x in xs]
-    else:
-        xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
-
-    idx = len(x_train)
-    x_train, y_train = _object_array(xs[:idx]), labels[:idx]
-    x_test, y_test = _object_array(xs[idx:]), labels[idx:]
-    return (x_train, y_train), (x_test, y_test)
 
 
 _reviews = st.lists(
@@ -476,17 +322,6 @@ def test_unwritable_cache_only_warns(fake_home, tmp_path, monkeypatch):
 
 
 # -- Keras' npz ----------------------------------------------------------------
-
-
-def _write_keras_npz(path, train=RAW_TRAIN, test=RAW_TEST):
-    np.savez(
-        path,
-        x_train=_object_array(train),
-        y_train=np.array(RAW_TRAIN_LABELS[: len(train)], dtype=np.int64),
-        x_test=_object_array(test),
-        y_test=np.array(RAW_TEST_LABELS[: len(test)], dtype=np.int64),
-    )
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_keras_npz_in_data_home_wins(fake_home, monkeypatch):
@@ -1208,3 +1043,208 @@ PUBLISHED_TRAIN_0 = [
     178,
     32,
 ]
+
+
+# -- raw texts and ratings ---------------------------------------------------------
+
+
+def _texts_by_split(split):
+    """The fake archive's reviews of a split in Keras' order, with their ratings."""
+    out = []
+    for label in ("pos", "neg"):
+        names = sorted(n for n in REVIEWS if n.startswith(f"{split}/{label}/"))
+        out += [(REVIEWS[n], int(n.rsplit("_", 1)[1][:-4]), label) for n in names]
+    return out
+
+
+@pytest.mark.parametrize("seed", [113, 0])
+def test_fetch_imdb_text_is_in_load_data_order(fake_home, seed):
+    """data[i] is the text of load_data's review i, with its label and rating."""
+    (x_train, y_train), (x_test, y_test) = load_data(
+        num_words=100, seed=seed, data_home=fake_home
+    )
+    for subset, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        bunch = fetch_imdb(subset=subset, text=True, seed=seed, data_home=fake_home)
+        assert isinstance(bunch.data, list) and len(bunch.data) == len(y)
+        assert all(isinstance(text, str) for text in bunch.data)
+        np.testing.assert_array_equal(bunch.target, y)
+        assert bunch.target.dtype == bunch.rating.dtype == np.int64
+        # unknown (test) words are dropped, as Keras built the arrays
+        ids = [
+            encode_review(t, word_index=WORD_INDEX, oov_char=None) for t in bunch.data
+        ]
+        assert ids == list(x)
+        expected = {
+            text: (rating, label) for text, rating, label in _texts_by_split(subset)
+        }
+        assert sorted(bunch.data) == sorted(expected)
+        for text, rating, target in zip(
+            bunch.data, bunch.rating, bunch.target, strict=True
+        ):
+            assert expected[text] == (rating, "pos" if target else "neg")
+        assert list(bunch.target_names) == ["neg", "pos"]
+        assert "IMDB" in bunch.DESCR
+
+
+def test_fetch_imdb_text_all_and_return_X_y(fake_home):
+    train = fetch_imdb(subset="train", text=True, data_home=fake_home)
+    test = fetch_imdb(subset="test", text=True, data_home=fake_home)
+    every = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert every.data == train.data + test.data
+    np.testing.assert_array_equal(every.rating, np.r_[train.rating, test.rating])
+    X, y = fetch_imdb(subset="test", text=True, return_X_y=True, data_home=fake_home)
+    assert X == test.data
+    np.testing.assert_array_equal(y, test.target)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"num_words": 10}, "num_words=10"),
+        ({"maxlen": 5}, "maxlen=5"),
+        ({"index_from": 0}, "index_from=0"),
+        ({"oov_char": None}, "oov_char=None"),
+    ],
+)
+def test_fetch_imdb_text_refuses_id_parameters(fake_home, kwargs, name):
+    with pytest.raises(ValueError, match=f"{name} shape word ids.*text=True"):
+        fetch_imdb(text=True, data_home=fake_home, **kwargs)
+
+
+def test_fetch_imdb_text_checks_its_arguments(fake_home):
+    with pytest.raises(TypeError, match="text must be a bool"):
+        fetch_imdb(text="yes", data_home=fake_home)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        fetch_imdb(text=True, seed=1.5, data_home=fake_home)
+
+
+def test_fetch_imdb_text_is_cached(fake_home, monkeypatch):
+    first = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert list(fake_home.glob("imdb_texts_v*.npz"))
+
+    def no_parse(tarball):
+        raise AssertionError("the tarball was parsed again")
+
+    monkeypatch.setattr(_sources, "_read_aclimdb_texts", no_parse)
+    again = fetch_imdb(subset="all", text=True, data_home=fake_home)
+    assert again.data == first.data
+    np.testing.assert_array_equal(again.rating, first.rating)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("train/pos/4_2.txt", r"'aclImdb/train/pos/4_2.txt'.*rating from 7 to 10"),
+        ("test/neg/9_8.txt", r"'aclImdb/test/neg/9_8.txt'.*rating from 1 to 4"),
+        ("train/neg/review.txt", r"'aclImdb/train/neg/review.txt'.*<id>_<rating>"),
+    ],
+)
+def test_fetch_imdb_text_refuses_bad_members(tmp_path, name, match):
+    home = tmp_path / "home"
+    home.mkdir()
+    _write_tarball(home / _sources.TARBALL_NAME, {**REVIEWS, name: "a film"})
+    with pytest.raises(ValueError, match=match):
+        fetch_imdb(text=True, data_home=home)
+
+
+def test_fetch_imdb_text_needs_only_the_tarball(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    _write_tarball(home / _sources.TARBALL_NAME)
+    assert len(fetch_imdb(text=True, data_home=home).data) == 5
+
+
+def test_fetch_imdb_text_missing_offline_names_file_and_folder(tmp_path):
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError) as info:
+        fetch_imdb(text=True, data_home=home, download_if_missing=False)
+    message = str(info.value)
+    assert _sources.TARBALL_NAME in message and str(home) in message
+    assert "SKIMDB_DATA" in message and _sources.STANFORD_URL in message
+
+
+def test_fetch_imdb_text_download_failure_is_clear(tmp_path, monkeypatch):
+    calls = []
+
+    def offline(**kwargs):
+        calls.append(kwargs)
+        Path(kwargs["cache_dir"], kwargs["fname"]).write_bytes(b"partial")
+        raise OSError("unreachable")
+
+    monkeypatch.setattr(_sources, "_download_file", offline)
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError, match="unreachable") as info:
+        fetch_imdb(text=True, data_home=home)
+    assert str(home) in str(info.value) and _sources.STANFORD_URL in str(info.value)
+    assert calls[0]["origin"] == _sources.STANFORD_URL
+    assert calls[0]["file_hash"] == _sources.STANFORD_SHA256
+    assert list(home.iterdir()) == []  # no partial file, no temporary folder
+
+
+def test_fetch_imdb_text_downloads_stanfords_archive(tmp_path, monkeypatch):
+    """The download checks Stanford's sha256, over a real file:// transfer."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    _write_tarball(origin / _sources.TARBALL_NAME)
+    archive = origin / _sources.TARBALL_NAME
+    monkeypatch.setattr(_sources, "STANFORD_URL", archive.as_uri())
+    monkeypatch.setattr(_sources, "_download_file", _KERAS_GET_FILE)
+    home = tmp_path / "home"
+    with pytest.raises(IMDBDataNotFoundError, match="sha256"):
+        fetch_imdb(text=True, data_home=home)  # not Stanford's bytes
+    assert not (home / _sources.TARBALL_NAME).exists()
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(_sources, "STANFORD_SHA256", digest)
+    bunch = fetch_imdb(text=True, data_home=home)
+    assert sorted(bunch.data) == sorted(t for t, _, _ in _texts_by_split("train"))
+    assert (home / _sources.TARBALL_NAME).read_bytes() == archive.read_bytes()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="~user is POSIX")
+def test_unknown_user_home_is_named(monkeypatch):
+    with pytest.raises(
+        ValueError, match=r"^data_home='~no_such_user_skimdb/x'.*full path"
+    ):
+        get_data_home("~no_such_user_skimdb/x")
+    with pytest.raises(ValueError, match="data_home="):
+        load_data(data_home="~no_such_user_skimdb")
+    monkeypatch.setenv("SKIMDB_DATA", "~no_such_user_skimdb")
+    with pytest.raises(ValueError, match="environment variable SKIMDB_DATA="):
+        get_data_home()
+    with pytest.raises(ValueError, match="SKIMDB_DATA"):
+        fetch_imdb(text=True)
+    monkeypatch.setenv("SKIMDB_CACHE", "~no_such_user_skimdb")
+    with pytest.raises(ValueError, match="environment variable SKIMDB_CACHE="):
+        _cache_dir(Path("/nonexistent/data/home"))
+
+
+@pytest.fixture(scope="session")
+def real_texts(real_data_home):
+    """fetch_imdb(text=True) of both splits on the real data, read once."""
+    return {
+        subset: fetch_imdb(subset=subset, text=True, data_home=real_data_home)
+        for subset in ("train", "test")
+    }
+
+
+@pytest.mark.realdata
+def test_real_texts_and_ratings(real_texts, real_imdb, real_word_index):
+    for (x, y), subset in zip(real_imdb, ("train", "test"), strict=True):
+        bunch = real_texts[subset]
+        assert len(bunch.data) == 25000 and bunch.rating.shape == (25000,)
+        np.testing.assert_array_equal(bunch.target, y)
+        assert sorted(set(bunch.rating.tolist())) == [1, 2, 3, 4, 7, 8, 9, 10]
+        np.testing.assert_array_equal(bunch.rating >= 7, bunch.target == 1)
+        # the texts are load_data's reviews, in its order (every 50th checked);
+        # words missing from the index (test only) were dropped, as Keras did
+        for i in range(0, 25000, 50):
+            known = [w for w in _tokenize(bunch.data[i]) if w in real_word_index]
+            ids = encode_review(
+                " ".join(known), num_words=10000, word_index=real_word_index
+            )
+            assert ids == x[i]
+    assert (
+        real_texts["train"]
+        .data[0]
+        .startswith("this film was just brilliant,casting,location")
+    )

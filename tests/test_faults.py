@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_datasets import (
+from conftest import (
     RAW_TEST,
     RAW_TEST_LABELS,
     RAW_TRAIN,

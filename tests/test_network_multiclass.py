@@ -132,3 +132,24 @@ def test_diverging_warm_start_keeps_the_network_it_had(three):
     after = net.predict_proba(X)
     assert np.isfinite(after).all()
     np.testing.assert_array_equal(after, before)
+
+
+def test_networks_of_one_shape_share_one_traced_epoch(three):
+    from skimdb.network import _training
+
+    X, y = three
+    first = _net(epochs=2, units=5).fit(X, y)
+    graphs = {id(g): g for g in _training._graphs.values()}
+    second = _net(epochs=2, units=5).fit(X, y)  # same shape, same seed
+    third = _net(epochs=2, units=5, random_state=1, learning_rate=0.02).fit(X, y)
+    assert {id(g) for g in _training._graphs.values()} == set(graphs)
+    shared = [g for g in graphs.values() if g.model.layers[1].units == 5]
+    assert len(shared) == 1 and shared[0].run.experimental_get_tracing_count() == 1
+    # the graph trains on a private copy: no user's network is ever its template
+    assert all(g.model is not net.model_ for net in (first, second, third)
+               for g in graphs.values())  # fmt: skip
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert not np.allclose(first.predict_proba(X), third.predict_proba(X))
+    # another shape gets its own graph
+    _net(epochs=1, units=6).fit(X, y)
+    assert len({id(g) for g in _training._graphs.values()} - set(graphs)) == 1

@@ -284,3 +284,70 @@ def test_nb_log_count_ratio_refuses_bad_input():
         NBLogCountRatio().fit(-np.ones((2, 2)), [0, 1])
     with pytest.raises(ValueError, match="'alpha' parameter"):
         NBLogCountRatio(alpha=0).fit(np.ones((2, 2)), [0, 1])
+
+
+# -- words as feature names ------------------------------------------------------
+
+
+def test_feature_names_are_words_with_a_word_index():
+    from skimdb.datasets import decode_review
+
+    word_index = {"good": 1, "film": 2, "bad": 3}
+    reviews = [[1, 4, 5], [1, 6, 5, 9], [5, 4]]
+    vec = MultiHotVectorizer(num_words=8, ngram_range=(1, 2), word_index=word_index)
+    names = vec.fit(reviews).get_feature_names_out()
+    assert list(names[:8]) == [
+        "<pad>", "<start>", "<oov>", "<unused>", "good", "film", "bad", "<unused>",
+    ]  # fmt: skip
+    # each n-gram's name is decode_review's words of its ids, spaces between
+    for row, name in zip(vec.vocabulary_, names[8:], strict=True):
+        decoded = decode_review(row[row >= 0], word_index=word_index)
+        markers = {"<pad>", "<start>", "<oov>", "<unused>"}
+        shown = ["?" if word in markers else word for word in name.split(" ")]
+        assert shown == decoded.split(" ")
+    assert "good film" in names and "bad film" in names and "film good" in names
+    # the ids of a review name its words; 9 is beyond num_words: the oov column
+    X = vec.transform([[1, 6, 5, 9]])
+    assert {"<start>", "bad", "film", "<oov>", "bad film"} <= set(names[X.indices])
+
+
+def test_feature_names_from_the_input_features():
+    table = np.array(["<pad>", "<start>", "<oov>", "<unused>", "good", "film"], object)
+    vec = MultiHotVectorizer(num_words=8, ngram_range=(2, 2)).fit([[1, 4, 5]])
+    assert list(vec.get_feature_names_out(table)) == ["<start> good", "good film"]
+    # a narrower table leaves the vectorizer's extra columns unused
+    wide = MultiHotVectorizer(num_words=8).fit([[1]])
+    assert list(wide.get_feature_names_out(table)[5:]) == [
+        "film",
+        "<unused>",
+        "<unused>",
+    ]
+    # a table wider than the vectorizer is cut to its columns
+    assert (
+        len(MultiHotVectorizer(num_words=3).fit([[1]]).get_feature_names_out(table))
+        == 3
+    )
+    # input_features win over word_index: they describe the ids that arrive
+    vec = MultiHotVectorizer(num_words=6, word_index={"bad": 1}).fit([[1]])
+    assert vec.get_feature_names_out(table)[4] == "good"
+    assert vec.get_feature_names_out()[4] == "bad"
+
+
+def test_generic_feature_names_where_no_words_are_known():
+    vec = MultiHotVectorizer(num_words=3).fit([[1]])
+    generic = ["multihotvectorizer0", "multihotvectorizer1", "multihotvectorizer2"]
+    assert list(vec.get_feature_names_out()) == generic
+    assert list(vec.get_feature_names_out(["word_ids"])) == generic  # one column
+
+
+def test_bad_word_index_and_input_features_are_named():
+    with pytest.raises(ValueError, match="word_index must map str words"):
+        MultiHotVectorizer(word_index={"good": 0}).fit([[1]])
+    with pytest.raises(Exception, match="word_index"):
+        MultiHotVectorizer(word_index=["good"]).fit([[1]])
+    vec = MultiHotVectorizer(num_words=3).fit([[1]])
+    with pytest.raises(
+        ValueError, match="input_features must be a 1-d sequence of str"
+    ):
+        vec.get_feature_names_out([1, 2, 3])
+    assert clone(MultiHotVectorizer(word_index={"a": 1})).word_index == {"a": 1}

@@ -9,6 +9,7 @@ vocabularies and texts.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import _object_array
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -38,12 +39,6 @@ CONTAINERS = {
     "uint8 arrays": lambda X: [np.asarray(r, dtype=np.uint8) for r in X],
     "object array": lambda X: _object_array(X),
 }
-
-
-def _object_array(X):
-    out = np.empty(len(X), dtype=object)
-    out[:] = [list(r) for r in X]
-    return out
 
 
 reviews = st.lists(st.lists(st.integers(0, 255), max_size=25), min_size=1, max_size=15)

@@ -6,6 +6,8 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -76,9 +78,11 @@ def test_takes_numpy_and_pandas_text():
 
 def test_fit_reads_the_word_index_from_the_data_home(tmp_path):
     (tmp_path / "imdb_word_index.json").write_text(json.dumps(WORD_INDEX))
-    enc = ReviewEncoder(data_home=tmp_path).fit(["ignored text"])
+    enc = ReviewEncoder(word_index="imdb", data_home=tmp_path).fit(["ignored text"])
     assert enc.word_index_ == WORD_INDEX
-    assert enc.get_params()["word_index"] is None  # parameters left untouched
+    enc = ReviewEncoder(word_index="imdb", data_home=tmp_path).fit()
+    assert enc.word_index_ == WORD_INDEX
+    assert enc.get_params()["word_index"] == "imdb"  # parameters left untouched
 
 
 def test_fitted_pipeline_predicts_text_offline(tmp_path, monkeypatch):
@@ -164,13 +168,102 @@ def test_bad_inputs_say_what_to_do():
         ReviewEncoder(word_index=WORD_INDEX).transform(["the"])
 
 
-def test_feature_names_out():
+def test_feature_names_out_is_the_word_of_each_id():
     enc = ReviewEncoder(word_index=WORD_INDEX).fit()
-    assert list(enc.get_feature_names_out()) == ["word_ids"]
-    pipe = Pipeline([("text", enc), ("vec", MultiHotVectorizer(num_words=3))]).fit(
-        ["the film"]
-    )
-    assert len(pipe.get_feature_names_out()) == 3
+    names = enc.get_feature_names_out()
+    assert names.dtype == object
+    assert list(names) == ["<pad>", "<start>", "<oov>", "<unused>", *WORD_INDEX]
+    # the id of each word is the position of its name
+    for word in WORD_INDEX:
+        assert names[encode_review(word, word_index=WORD_INDEX)[1]] == word
+    enc = ReviewEncoder(
+        num_words=7, index_from=5, start_char=None, oov_char=1, word_index=WORD_INDEX
+    ).fit()
+    assert list(enc.get_feature_names_out()) == [
+        "<pad>", "<oov>", "<unused>", "<unused>", "<unused>", "<unused>", "the",
+    ]  # fmt: skip
+
+
+def test_pipeline_feature_names_are_words():
+    texts = ["A good film.", "A bad film, a bad plot.", "good good"]
+    pipe = Pipeline(
+        [("enc", ReviewEncoder()), ("vec", MultiHotVectorizer(num_words=None))]
+    ).fit(texts)
+    names = pipe.get_feature_names_out()
+    X = pipe.transform(["a bad plot"])
+    assert sorted(names[X.indices]) == sorted(["<start>", "a", "bad", "plot"])
+    bigrams = Pipeline(
+        [
+            ("enc", ReviewEncoder(num_words=6)),
+            ("vec", MultiHotVectorizer(num_words=6, ngram_range=(1, 2))),
+        ]
+    ).fit(texts)
+    names = bigrams.get_feature_names_out()
+    assert list(names[:6]) == ["<pad>", "<start>", "<oov>", "<unused>", "a", "good"]
+    assert "<start> a" in names and "a <oov>" in names and "good good" in names
+    X = bigrams.transform(["good good"])
+    assert sorted(names[X.indices]) == ["<start>", "<start> good", "good", "good good"]
+
+
+def test_learns_the_word_index_from_the_texts():
+    texts = ["b a b", "c a d b", "E e"]
+    enc = ReviewEncoder().fit(texts)
+    # b: 3, a: 2, e: 2 (first seen after a), c and d: 1
+    assert enc.word_index_ == {"b": 1, "a": 2, "e": 3, "c": 4, "d": 5}
+    assert list(enc.transform(["d b x"])) == [[1, 8, 4, 2]]
+    assert ReviewEncoder(num_words=6).fit(texts).word_index_ == {"b": 1, "a": 2}
+    assert ReviewEncoder(min_count=2).fit(texts).word_index_ == {
+        "b": 1,
+        "a": 2,
+        "e": 3,
+    }
+    assert ReviewEncoder(num_words=3).fit(texts).word_index_ == {}
+    # the same index as a pandas Series or a one-column array
+    assert ReviewEncoder().fit(pd.Series(texts)).word_index_ == enc.word_index_
+    column = np.array(texts, dtype=object)[:, None]
+    assert ReviewEncoder().fit(column).word_index_ == enc.word_index_
+    # ties keep the order of first occurrence: the texts' order matters
+    assert list(ReviewEncoder().fit(["y x", "x y"]).word_index_) == ["y", "x"]
+
+
+def test_learning_fit_reads_no_file(tmp_path, monkeypatch):
+    import skimdb.text
+
+    def no_io(*args, **kwargs):
+        raise AssertionError("fit read the word index")
+
+    monkeypatch.setattr(skimdb.text, "_resolve_word_index", no_io)
+    monkeypatch.setenv("SKIMDB_DATA", str(tmp_path / "missing"))
+    enc = ReviewEncoder(data_home=tmp_path / "missing").fit(["a film"])
+    assert enc.word_index_ == {"a": 1, "film": 2}
+    ReviewEncoder(word_index={"a": 1}).fit()
+    with pytest.raises(AssertionError, match="fit read"):
+        ReviewEncoder(word_index="imdb").fit()
+    assert not (tmp_path / "missing").exists()
+
+
+def test_learning_needs_texts():
+    with pytest.raises(TypeError, match=r"fit\(texts\).*word_index='imdb'"):
+        ReviewEncoder().fit()
+    with pytest.raises(TypeError, match=r"Review 1 is a list.*word_index='imdb'"):
+        ReviewEncoder().fit(["good", [1, 14, 22]])
+    with pytest.raises(TypeError, match="Review 0 is a ndarray"):
+        ReviewEncoder().fit(np.array([[1, 14, 22]]))
+    with pytest.raises(ValueError, match="0 reviews"):
+        ReviewEncoder().fit([])
+    with pytest.raises(TypeError, match="Wrap a single review"):
+        ReviewEncoder().fit("a single text")
+    with pytest.raises(TypeError, match="Review 0 is bytes"):
+        ReviewEncoder().fit([b"bytes"])
+
+
+def test_min_count_only_with_a_learned_index():
+    with pytest.raises(ValueError, match="min_count=2 prunes a learned word index"):
+        ReviewEncoder(min_count=2, word_index=WORD_INDEX).fit()
+    with pytest.raises(InvalidParameterError, match="min_count"):
+        ReviewEncoder(min_count=0).fit(["a"])
+    with pytest.raises(InvalidParameterError, match="word_index"):
+        ReviewEncoder(word_index="keras").fit(["a"])
 
 
 @pytest.mark.realdata
@@ -251,3 +344,95 @@ def test_inverse_transform_refuses_what_is_not_ids(reviews, error, match):
     enc = ReviewEncoder(word_index={"good": 1, "film": 2}).fit()
     with pytest.raises(error, match=match):
         enc.inverse_transform(reviews)
+
+
+@pytest.fixture(scope="session")
+def real_train_texts(real_data_home):
+    """The 25,000 raw training texts (fetch_imdb(text=True)), read once."""
+    from skimdb.datasets import fetch_imdb
+
+    return fetch_imdb(subset="train", text=True, data_home=real_data_home).data
+
+
+@pytest.mark.realdata
+def test_learned_index_reproduces_keras(real_train_texts, real_data_home):
+    """Fitted on the training texts, the learned index is Keras' up to ties.
+
+    Keras ranked the words by count with a stable sort over a plain dict, so words
+    of equal count came in Python 2's hash order: no order of the texts gives it.
+    Every word's learned rank falls in the block of ranks of its count (the same
+    block as Keras'), and words whose count no other word shares get equal ranks.
+    """
+    from collections import Counter
+
+    from skimdb._tokenize import _count_words
+
+    keras = get_word_index(data_home=real_data_home, download_if_missing=False)
+    learned = ReviewEncoder().fit(real_train_texts).word_index_
+    assert set(learned) == set(keras)
+    counts = _count_words(real_train_texts)
+    words_per_count = Counter(counts.values())
+    untied = [w for w in keras if words_per_count[counts[w]] == 1]
+    assert untied and all(learned[w] == keras[w] for w in untied)
+    # the block of ranks of each count: every word above it is more frequent
+    first_rank = {}
+    for word, rank in keras.items():
+        c = counts[word]
+        first_rank[c] = min(first_rank.get(c, rank), rank)
+    for word, rank in learned.items():
+        c = counts[word]
+        assert first_rank[c] <= rank < first_rank[c] + words_per_count[c]
+        assert first_rank[c] <= keras[word] < first_rank[c] + words_per_count[c]
+    tied = [w for w in keras if words_per_count[counts[w]] > 1]
+    differ = sum(learned[w] != keras[w] for w in tied)
+    # about one word per tie group lands on Keras' rank, as for a random order
+    groups = sum(1 for n in words_per_count.values() if n > 1)
+    print(
+        f"{len(untied)} untied words, all equal; {differ} of {len(tied)} tied "
+        f"words ({groups} tie groups) have another rank than Keras'"
+    )
+    assert len(tied) - differ < 3 * groups
+
+
+def test_learned_pipeline_saves_without_pickle(tmp_path):
+    from skimdb.persistence import load, save
+
+    texts = ["A good film.", "A bad film, a bad plot."]
+    pipe = Pipeline(
+        [("enc", ReviewEncoder(min_count=1)), ("vec", MultiHotVectorizer(num_words=9))]
+    ).fit(texts)
+    save(pipe, tmp_path / "model")
+    back = load(tmp_path / "model")
+    assert back[0].word_index_ == pipe[0].word_index_
+    assert list(back.get_feature_names_out()) == list(pipe.get_feature_names_out())
+    assert (back.transform(["a bad plot"]) != pipe.transform(["a bad plot"])).nnz == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(["a", "B", "c", "d!", "e,f", "<br />"]), max_size=8
+        ).map(" ".join),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(1, 3),
+)
+def test_learned_ranks_follow_counts_then_first_occurrence(texts, min_count):
+    """Any texts: a more frequent word has a smaller rank; ties, the earlier word."""
+    from skimdb.datasets._text import _tokenize
+
+    words = [w for text in texts for w in _tokenize(text)]
+    enc = ReviewEncoder(min_count=min_count).fit(texts)
+    index = enc.word_index_
+    assert set(index) == {w for w in words if words.count(w) >= min_count}
+    assert sorted(index.values()) == list(range(1, len(index) + 1))
+    for u in index:
+        for v in index:
+            key_u = (-words.count(u), words.index(u))
+            key_v = (-words.count(v), words.index(v))
+            assert (index[u] < index[v]) == (key_u < key_v)
+    # the encoding is encode_review's with the learned index
+    for text in texts:
+        assert enc.transform([text])[0] == encode_review(text, word_index=index)

@@ -79,26 +79,13 @@ def _check_finite(proba):
 # -- train -----------------------------------------------------------------------------
 
 
-def _imdb_word_index():
-    """What ``ReviewEncoder(word_index=...)`` takes for Keras' IMDB word index:
-    ``"imdb"`` where the encoder learns its vocabulary from ``word_index=None``,
-    else ``None`` (a skimdb whose encoder only knows Keras' index)."""
-    from skimdb import ReviewEncoder
-
-    constraints = ReviewEncoder._parameter_constraints["word_index"]
-    learns = any("imdb" in getattr(c, "options", ()) for c in constraints)
-    return "imdb" if learns else None
-
-
 def _learned_vocabulary(model):
     """Whether ``model``'s ReviewEncoder learned its words from training texts
     (so IMDB's word ids mean other words to it)."""
     from skimdb import ReviewEncoder
 
     encoder = _find_step(model, ReviewEncoder)
-    if encoder is None or encoder.word_index is not None:
-        return False
-    return _imdb_word_index() == "imdb"  # else None is Keras' index
+    return encoder is not None and encoder.word_index is None
 
 
 def _pipeline(args, given, num_words, encoder):
@@ -153,7 +140,7 @@ def train(args):
     from skimdb import ReviewEncoder
 
     encoder = ReviewEncoder(
-        num_words=num_words, word_index=_imdb_word_index(), data_home=args.data_home
+        num_words=num_words, word_index="imdb", data_home=args.data_home
     )
     model = _pipeline(args, given, num_words, encoder)
     _announce(model, y_train, args)
@@ -192,11 +179,6 @@ def _train_csv(args, given):
         raise UserError(
             f"--csv {path}: the column {args.label_column!r} holds one class only "
             f"({classes[0]!r}); training needs at least two"
-        )
-    if _imdb_word_index() is None:
-        raise UserError(
-            "this skimdb's ReviewEncoder cannot learn a vocabulary from texts yet "
-            "(word_index=None reads Keras' IMDB index): --csv needs a newer skimdb"
         )
     from sklearn.model_selection import train_test_split
 

@@ -447,7 +447,7 @@ _TOP_WORDS = Command(
                        type=positive_int, default=2000, extra={"metavar": "N"}),
                 Option(("--min-count",), "only words in at least this many of the "
                        "reviews", type=positive_int,
-                       shown="1% of the reviews, at least 5",
+                       shown="a hundredth of the reviews, at least 5",
                        extra={"metavar": "N"}),
             ],
         ),

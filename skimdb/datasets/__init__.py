@@ -11,11 +11,13 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
+from skimdb._tokenize import _tokenize
 from skimdb.datasets._home import get_data_home
 from skimdb.datasets._keras import _apply_load_data, _check_load_params
 from skimdb.datasets._sources import (
     IMDBDataNotFoundError,
     _load_raw,
+    _load_texts,
     _load_word_index,
 )
 from skimdb.datasets._text import (
@@ -25,7 +27,6 @@ from skimdb.datasets._text import (
     _decode,
     _encode,
     _reverse_index,
-    _tokenize,
 )
 
 __all__ = [
@@ -162,19 +163,25 @@ def fetch_imdb(
     data_home=None,
     download_if_missing=True,
     return_X_y=False,
+    text=False,
 ):
     """Load the IMDB sentiment data set (classification), scikit-learn style.
 
-    =================   ==========================
-    Classes                                      2
-    Samples (train)                         25,000
-    Samples (test)                          25,000
-    Samples (all)                           50,000
-    Features            lists of word ids (ints)
-    =================   ==========================
+    =================   ===============================
+    Classes                                           2
+    Samples (train)                              25,000
+    Samples (test)                               25,000
+    Samples (all)                                50,000
+    Features            lists of word ids, or raw text
+    =================   ===============================
 
     The reviews are those of :func:`load_data` with the same arguments, in
-    the same order.
+    the same order. With ``text=True`` they are the raw review texts, in the
+    order of ``load_data(seed=seed)``'s reviews (``data[i]`` is the text of
+    review ``i``), with their star ratings, read from Stanford's
+    ``aclImdb_v1.tar.gz`` in ``data_home`` (downloaded from
+    https://ai.stanford.edu/~amaas/data/sentiment/ and checked against its
+    sha256 when it is missing).
 
     Parameters
     ----------
@@ -182,23 +189,33 @@ def fetch_imdb(
         Which reviews: the training ones, the test ones, or both (train then
         test).
     num_words, skip_top, maxlen, seed, start_char, oov_char, index_from
-        As in :func:`load_data`.
+        As in :func:`load_data`. With ``text=True`` only ``seed`` applies: the
+        others shape word ids and must keep their defaults.
     data_home : str or path-like, default=None
         The folder holding the data (see :func:`get_data_home`).
     download_if_missing : bool, default=True
         Whether to download the data into ``data_home`` when it is missing.
     return_X_y : bool, default=False
         If True, return ``(data, target)`` instead of a Bunch.
+    text : bool, default=False
+        If True, ``data`` holds the raw review texts (a list of str) and the
+        Bunch gains ``rating``; else the word ids of :func:`load_data`.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
         Dictionary-like object with the following attributes.
 
-        data : ndarray of object, shape (n_samples,)
-            The reviews, each a list of word ids.
+        data : ndarray of object, shape (n_samples,), or list of str
+            The reviews, each a list of word ids; with ``text=True`` a list of
+            the raw texts (HTML line breaks ``<br />`` included, as in the
+            files).
         target : ndarray of int64, shape (n_samples,)
             1 for a positive review, 0 for a negative one.
+        rating : ndarray of int64, shape (n_samples,)
+            Only with ``text=True``: the reviewer's star rating, 1 to 4 for a
+            negative review and 7 to 10 for a positive one (reviews rated 5
+            or 6 are not in the data set).
         target_names : ndarray of str, shape (2,)
             ``["neg", "pos"]``.
         DESCR : str
@@ -212,12 +229,47 @@ def fetch_imdb(
     >>> X, y = fetch_imdb(num_words=10000, return_X_y=True)  # doctest: +SKIP
     >>> X.shape, y.mean()  # doctest: +SKIP
     ((25000,), 0.5)
+    >>> reviews = fetch_imdb(subset="test", text=True)  # doctest: +SKIP
+    >>> len(reviews.data), sorted(set(reviews.rating))  # doctest: +SKIP
+    (25000, [1, 2, 3, 4, 7, 8, 9, 10])
     """
     if not isinstance(subset, str) or subset not in _SUBSETS:
         raise ValueError(
             f"subset must be one of {', '.join(map(repr, _SUBSETS))}; got {subset!r}"
         )
     return_X_y = _check_bool(return_X_y, "return_X_y")
+    if _check_bool(text, "text"):
+        ids_params = {
+            "num_words": (num_words, None),
+            "skip_top": (skip_top, 0),
+            "maxlen": (maxlen, None),
+            "start_char": (start_char, 1),
+            "oov_char": (oov_char, 2),
+            "index_from": (index_from, 3),
+        }
+        changed = [
+            f"{name}={value!r}"
+            for name, (value, default) in ids_params.items()
+            if value is not default and value != default
+        ]
+        if changed:
+            raise ValueError(
+                f"{', '.join(changed)} shape word ids, but text=True returns the "
+                "raw texts: leave them out (encode the texts with "
+                "skimdb.ReviewEncoder), or pass text=False."
+            )
+        seed = _check_load_params(
+            num_words=None,
+            skip_top=0,
+            maxlen=None,
+            seed=seed,
+            start_char=1,
+            oov_char=2,
+            index_from=3,
+        )["seed"]
+        download_if_missing = _check_bool(download_if_missing, "download_if_missing")
+        splits = _load_texts(get_data_home(data_home), download_if_missing)
+        return _text_bunch(splits, subset, seed, return_X_y)
     (x_train, y_train), (x_test, y_test) = load_data(
         num_words=num_words,
         skip_top=skip_top,
@@ -242,6 +294,37 @@ def fetch_imdb(
     return Bunch(
         data=data,
         target=target,
+        target_names=np.array(["neg", "pos"]),
+        DESCR=descr.read_text(encoding="utf-8"),
+    )
+
+
+def _text_bunch(splits, subset, seed, return_X_y):
+    """fetch_imdb(text=True)'s result from the raw text splits (Keras' order)."""
+    rng = np.random.RandomState(seed)  # the shuffles of load_data, in its order
+    parts = []
+    for split in splits:
+        order = np.arange(len(split.labels))
+        rng.shuffle(order)
+        texts = split.texts()
+        parts.append(
+            ([texts[i] for i in order], split.labels[order], split.ratings[order])
+        )
+    if subset == "train":
+        data, target, rating = parts[0]
+    elif subset == "test":
+        data, target, rating = parts[1]
+    else:
+        data = parts[0][0] + parts[1][0]
+        target = np.concatenate([parts[0][1], parts[1][1]])
+        rating = np.concatenate([parts[0][2], parts[1][2]])
+    if return_X_y:
+        return data, target
+    descr = resources.files("skimdb.datasets").joinpath("descr", "imdb.rst")
+    return Bunch(
+        data=data,
+        target=target,
+        rating=rating,
         target_names=np.array(["neg", "pos"]),
         DESCR=descr.read_text(encoding="utf-8"),
     )

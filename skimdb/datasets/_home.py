@@ -12,6 +12,17 @@ CACHE_ENV = "SKIMDB_CACHE"
 _DEFAULT_DATA_HOME = "~/skimdb_data"
 
 
+def _expand(path, name):
+    """``Path(path).expanduser()``, naming ``name`` when ``~user`` is unknown."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError as exc:  # pathlib: "Could not determine home directory."
+        raise ValueError(
+            f"{name}={os.fspath(path)!r} starts with a '~' whose home folder is "
+            f"unknown ({exc}); give the folder's full path instead."
+        ) from None
+
+
 def _as_path(value, name):
     """Return ``value`` (str or path-like) as an expanded :class:`~pathlib.Path`."""
     if not isinstance(value, (str, os.PathLike)):
@@ -19,7 +30,7 @@ def _as_path(value, name):
             f"{name} must be a str or path-like object (or None), "
             f"got {type(value).__name__}: {value!r}"
         )
-    return Path(os.fspath(value)).expanduser()
+    return _expand(os.fspath(value), name)
 
 
 def get_data_home(data_home=None):
@@ -27,7 +38,8 @@ def get_data_home(data_home=None):
 
     The folder is, in order of precedence, ``data_home`` when given, the
     ``SKIMDB_DATA`` environment variable when set (and not empty), else
-    ``~/skimdb_data``. A leading ``~`` is expanded. Nothing is created or
+    ``~/skimdb_data``. A leading ``~`` is expanded (an unknown ``~user`` is a
+    ``ValueError`` naming the parameter or the variable). Nothing is created or
     written here: the folder may be missing or read-only. The loaders create
     it only when they need to write into it (to download files) and can.
 
@@ -48,9 +60,13 @@ def get_data_home(data_home=None):
     >>> str(get_data_home("/srv/imdb"))
     '/srv/imdb'
     """
-    if data_home is None:
-        data_home = os.environ.get(DATA_HOME_ENV) or _DEFAULT_DATA_HOME
-    return _as_path(data_home, "data_home")
+    if data_home is not None:
+        return _as_path(data_home, "data_home")
+    if os.environ.get(DATA_HOME_ENV):
+        return _expand(
+            os.environ[DATA_HOME_ENV], f"the environment variable {DATA_HOME_ENV}"
+        )
+    return _expand(_DEFAULT_DATA_HOME, "the default data home")
 
 
 def _is_writable_dir(path):
@@ -74,7 +90,7 @@ def _is_writable_dir(path):
 def _keras_datasets_dir():
     """The folder where Keras keeps downloaded data sets (honours KERAS_HOME)."""
     keras_home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    return Path(keras_home).expanduser() / "datasets"
+    return _expand(keras_home, "the environment variable KERAS_HOME") / "datasets"
 
 
 def _cache_dir(data_home):
@@ -88,7 +104,11 @@ def _cache_dir(data_home):
         return Path(data_home)
     cache = os.environ.get(CACHE_ENV)
     if cache:
-        return Path(cache).expanduser()
+        return _expand(cache, f"the environment variable {CACHE_ENV}")
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path("~", ".cache").expanduser()
+    base = (
+        _expand(xdg, "the environment variable XDG_CACHE_HOME")
+        if xdg
+        else _expand(Path("~", ".cache"), "the default cache folder")
+    )
     return base / "skimdb"

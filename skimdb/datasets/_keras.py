@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from skimdb import _ragged
 from skimdb.datasets._text import _check_id_param
 
 _INT64_MAX = np.iinfo(np.int64).max
@@ -35,9 +36,9 @@ class _RawSplit(NamedTuple):
     def from_sequences(cls, sequences, labels):
         """Build a split from a sequence of int sequences and labels."""
         sequences = [np.asarray(seq, dtype=np.int64).reshape(-1) for seq in sequences]
-        lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
-        offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        offsets = _ragged.offsets_from_lengths(
+            np.array([len(seq) for seq in sequences], dtype=np.int64)
+        )
         ids = np.concatenate(sequences) if sequences else np.zeros(0, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() > np.iinfo(np.int32).max):
             raise ValueError("word ids must be in [0, 2**31)")
@@ -159,17 +160,6 @@ def _shared_ints(values):
     return np.arange(top).astype(object)[values]
 
 
-def _gather(ids, offsets, order):
-    """Concatenate the reviews ``order`` (indices) of a flat split, in order."""
-    starts = offsets[:-1][order]
-    lengths = offsets[1:][order] - starts
-    new_offsets = np.zeros(len(order) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    positions = np.arange(new_offsets[-1], dtype=np.int64)
-    positions += np.repeat(starts - new_offsets[:-1], lengths)
-    return ids[positions], new_offsets
-
-
 def _prepare_split(split, rng, *, maxlen, start_char, index_from):
     """Shuffle, add the offset and start mark, drop long reviews (one split)."""
     order = np.arange(len(split))
@@ -178,13 +168,12 @@ def _prepare_split(split, rng, *, maxlen, start_char, index_from):
     if maxlen:
         lengths = np.diff(split.offsets)[order] + with_start
         order = order[lengths < maxlen]
-    ids, offsets = _gather(split.ids, split.offsets, order)
+    ids, offsets = _ragged.take_rows(split.ids, split.offsets, order)
     values = ids.astype(np.int64)
     if with_start or index_from:
         values += index_from
     if with_start:  # start_char before each review, empty ones included
-        values = np.insert(values, offsets[:-1], start_char)
-        offsets = offsets + np.arange(len(order) + 1)
+        values, offsets = _ragged.prepend(values, offsets, start_char)
     return values, offsets, split.labels[order]
 
 
@@ -234,10 +223,6 @@ def _apply_load_data(
         if oov_char is not None:
             values = np.where(keep, values, oov_char)
         else:
-            review = np.repeat(np.arange(len(labels)), np.diff(offsets))
-            values = values[keep]
-            counts = np.bincount(review[keep], minlength=len(labels))
-            offsets = np.zeros(len(labels) + 1, dtype=np.int64)
-            np.cumsum(counts, out=offsets[1:])
+            values, offsets = _ragged.compress(values, offsets, keep)
         result.append((_to_object_array(values, offsets), labels.astype(np.int64)))
     return tuple(result)

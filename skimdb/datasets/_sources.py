@@ -29,9 +29,11 @@ import urllib.request
 import warnings
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
+from skimdb._tokenize import _tokenize_bytes
 from skimdb.datasets._home import (
     DATA_HOME_ENV,
     _cache_dir,
@@ -39,7 +41,7 @@ from skimdb.datasets._home import (
     _keras_datasets_dir,
 )
 from skimdb.datasets._keras import _gc_paused, _RawIMDB, _RawSplit
-from skimdb.datasets._text import _check_word_index, _tokenize_bytes
+from skimdb.datasets._text import _check_word_index
 
 #: Where Keras downloads its IMDB files from.
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -50,16 +52,21 @@ TARBALL_NAME = "aclImdb_v1.tar.gz"
 KERAS_NPZ_SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 #: md5 of Keras' ``imdb_word_index.json`` (``imdb.get_word_index``'s hash).
 WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"
+#: Stanford's archive of the raw reviews, read by ``fetch_imdb(text=True)``.
+STANFORD_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+#: sha256 of Stanford's ``aclImdb_v1.tar.gz`` (84,125,825 bytes).
+STANFORD_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 #: Seconds a download may wait for the server (to connect, or for more bytes)
 #: before it fails; a stalled server must not hang ``load_data`` forever.
 DOWNLOAD_TIMEOUT = 60
 #: Bump when the cache layout or the rebuild changes: old caches are ignored.
 CACHE_FORMAT_VERSION = 1
 _SPLITS = ("train", "test")
-_CACHE_KEYS = tuple(
-    f"{split}_{field}" for split in _SPLITS for field in ("ids", "offsets", "labels")
-)
 _REVIEW_MEMBER = re.compile(r"^(?:\./)?aclImdb/(train|test)/(pos|neg)/([^/]+\.txt)$")
+#: A review file's name: ``<id>_<rating>.txt``.
+_REVIEW_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
+#: The star ratings each label's reviews may have.
+_RATINGS = {"pos": range(7, 11), "neg": range(1, 5)}
 
 
 class IMDBDataNotFoundError(OSError):
@@ -269,6 +276,114 @@ def _rebuild_from_aclimdb(tarball, word_index):
     return _RawIMDB(*splits)
 
 
+class _TextSplit(NamedTuple):
+    """One split of the raw reviews, in Keras' order, as flat arrays."""
+
+    text: np.ndarray
+    """``uint8``: the UTF-8 bytes of all reviews back to back."""
+    offsets: np.ndarray
+    """``int64``, ``n_reviews + 1`` entries delimiting the reviews in ``text``."""
+    labels: np.ndarray
+    """``int64``: 1 positive, 0 negative."""
+    ratings: np.ndarray
+    """``int64``: the star rating of the file name, 1-4 or 7-10."""
+
+    def texts(self):
+        """The reviews as a list of str."""
+        data = self.text.tobytes()
+        bounds = self.offsets.tolist()
+        return [
+            data[a:b].decode("utf-8")
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+
+    def check(self, name):
+        """Raise ``ValueError`` unless the arrays form a consistent split."""
+        text, offsets, labels, ratings = self
+        n = offsets.size - 1
+        if not (
+            text.ndim == 1
+            and text.dtype == np.uint8
+            and offsets.ndim == 1
+            and offsets.dtype == np.int64
+            and n >= 0
+            and offsets[0] == 0
+            and offsets[-1] == text.size
+            and not np.any(np.diff(offsets) < 0)
+            and labels.shape == ratings.shape == (n,)
+            and labels.dtype == ratings.dtype == np.int64
+            and np.all(np.where(labels == 1, ratings >= 7, ratings <= 4))
+            and np.all((ratings >= 1) & (ratings <= 10))
+            and np.isin(labels, (0, 1)).all()
+        ):
+            raise ValueError(f"inconsistent {name} text arrays")
+
+
+def _read_aclimdb_texts(tarball):
+    """The raw reviews of the ``aclImdb`` tarball, in the order of Keras' arrays.
+
+    Each split lists the ``pos`` reviews then the ``neg`` ones, each sorted by
+    file name as a plain string (as :func:`_rebuild_from_aclimdb` numbers
+    them). The members are checked: valid UTF-8, names ``<id>_<rating>.txt``
+    whose rating fits the label (1-4 ``neg``, 7-10 ``pos``), both labels of
+    both splits present; anything else is a ``ValueError`` naming the member.
+
+    Returns
+    -------
+    splits : tuple of two _TextSplit
+        Train, then test.
+    """
+    found = {(split, label): [] for split in _SPLITS for label in ("pos", "neg")}
+    with _gc_paused(), _open_archive(tarball) as archive:
+        for member in archive:
+            match = _REVIEW_MEMBER.match(member.name)
+            if not member.isfile() or match is None:
+                continue
+            split, label, name = match.groups()
+            parts = _REVIEW_NAME.match(name)
+            rating = int(parts.group(2)) if parts else None
+            if rating not in _RATINGS[label]:
+                bounds = _RATINGS[label]
+                raise ValueError(
+                    f"{member.name!r} in {str(tarball)!r} is not named "
+                    f"<id>_<rating>.txt with a rating from {bounds.start} to "
+                    f"{bounds.stop - 1}, as the {label!r} reviews of aclImdb are."
+                )
+            data = archive.extractfile(member).read()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"{member.name!r} in {str(tarball)!r} is not valid UTF-8: {exc}"
+                ) from exc
+            found[split, label].append((name, rating, data))
+    splits = []
+    for split in _SPLITS:
+        if not found[split, "pos"] or not found[split, "neg"]:
+            raise ValueError(
+                f"{str(tarball)!r} is not an aclImdb archive: it holds no reviews "
+                f"in aclImdb/{split}/pos or aclImdb/{split}/neg."
+            )
+        chunks, ratings, labels = [], [], []
+        for label, value in (("pos", 1), ("neg", 0)):
+            for _, rating, data in sorted(found[split, label], key=lambda x: x[0]):
+                chunks.append(data)
+                ratings.append(rating)
+                labels.append(value)
+        offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+        np.cumsum([len(c) for c in chunks], out=offsets[1:])
+        text = np.frombuffer(b"".join(chunks), dtype=np.uint8)
+        splits.append(
+            _TextSplit(
+                text,
+                offsets,
+                np.asarray(labels, dtype=np.int64),
+                np.asarray(ratings, dtype=np.int64),
+            )
+        )
+    return tuple(splits)
+
+
 # -- Keras' npz --------------------------------------------------------------
 
 
@@ -306,19 +421,29 @@ def _cache_path(cache_dir, kind, sources, extra=""):
     )
 
 
-def _read_cache(path):
-    """Read a cache file; on any problem warn, delete it and return None."""
+def _read_cache(path, split_type=_RawSplit, whole=_RawIMDB):
+    """Read a cache file; on any problem warn, delete it and return None.
+
+    ``split_type`` is the NamedTuple of each split (its fields are the keys,
+    prefixed by the split's name) and ``whole`` makes the result of the two.
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in _CACHE_KEYS}
-        raw = _RawIMDB(
+            arrays = {
+                f"{split}_{field}": data[f"{split}_{field}"]
+                for split in _SPLITS
+                for field in split_type._fields
+            }
+        raw = whole(
             *(
-                _RawSplit(*(arrays[f"{split}_{field}"] for field in _RawSplit._fields))
+                split_type(
+                    *(arrays[f"{split}_{field}"] for field in split_type._fields)
+                )
                 for split in _SPLITS
             )
         )
-        raw.train.check("cached train")
-        raw.test.check("cached test")
+        for split, part in zip(_SPLITS, raw, strict=True):
+            part.check(f"cached {split}")
     except Exception as exc:  # np.load raises many kinds on a damaged file
         warnings.warn(
             f"Discarding the damaged IMDB cache {str(path)!r} ({exc!r}); "
@@ -344,9 +469,9 @@ def _write_cache(path, raw):
             np.savez(
                 file,
                 **{
-                    f"{split}_{field}": getattr(getattr(raw, split), field)
-                    for split in _SPLITS
-                    for field in _RawSplit._fields
+                    f"{split}_{field}": value
+                    for split, part in zip(_SPLITS, raw, strict=True)
+                    for field, value in part._asdict().items()
                 },
             )
         os.chmod(tmp, 0o644)  # mkstemp makes it private (0o600)
@@ -359,15 +484,15 @@ def _write_cache(path, raw):
         raise
 
 
-def _cached(data_home, kind, sources, build, extra=""):
+def _cached(data_home, kind, sources, build, extra="", read=_read_cache):
     """Load the cache of ``sources``, else ``build()`` it and cache the result.
 
     ``build`` may return None (the source was not usable): nothing is cached.
-    Failing to write the cache only warns.
+    Failing to write the cache only warns. ``read`` reads a cache file.
     """
     path = _cache_path(_cache_dir(data_home), kind, sources, extra)
     if path.is_file():
-        raw = _read_cache(path)
+        raw = read(path)
         if raw is not None:
             return raw
     raw = build()
@@ -430,8 +555,10 @@ def _download_file(*, fname, origin, file_hash, cache_dir, cache_subdir=""):
     return str(target)
 
 
-def _download(data_home, name, file_hash):
-    """Download one of Keras' IMDB files into the data home; return its path.
+def _download(data_home, name, file_hash, url=None):
+    """Download one of the IMDB files into the data home; return its path.
+
+    ``url`` defaults to Keras' address of ``name``.
 
     The file goes into a fresh temporary folder inside the data home, where
     :func:`_download_file` checks its length and hash, and is then moved into
@@ -439,7 +566,7 @@ def _download(data_home, name, file_hash):
     in the data home, and two processes downloading at once each put a whole
     file there (the last one wins).
     """
-    url = f"{ORIGIN}{name}"
+    url = url or f"{ORIGIN}{name}"
     try:
         data_home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -525,3 +652,40 @@ def _load_raw(data_home, download_if_missing=True):
     return _cached(
         data_home, "npz", [npz], lambda: _read_keras_npz(npz), extra=KERAS_NPZ_SHA256
     )
+
+
+def _load_texts(data_home, download_if_missing=True):
+    """The raw reviews (train, test) from the data home's ``aclImdb_v1.tar.gz``.
+
+    When the tarball is not there, Stanford's archive is downloaded into the
+    data home (its sha256 checked) if ``download_if_missing``. Any tarball
+    found there is read (a re-pack of the same files has another hash) and its
+    members are checked instead. The parsed reviews are cached, as the word ids
+    are.
+
+    Returns
+    -------
+    splits : tuple of two _TextSplit
+    """
+    tarball = data_home / TARBALL_NAME
+    if not tarball.is_file():
+        if not download_if_missing:
+            raise IMDBDataNotFoundError(
+                f"The IMDB review texts {TARBALL_NAME!r} were not found in the data "
+                f"home {str(data_home)!r} (download_if_missing=False). Put Stanford's "
+                f"{TARBALL_NAME!r} ({STANFORD_URL}) into that folder, or set the "
+                f"{DATA_HOME_ENV} environment variable (or pass data_home=) to the "
+                "folder holding it."
+            )
+        tarball = _download(data_home, TARBALL_NAME, STANFORD_SHA256, STANFORD_URL)
+    return _cached(
+        data_home,
+        "texts",
+        [tarball],
+        lambda: _read_aclimdb_texts(tarball),
+        read=lambda path: _read_cache(path, _TextSplit, _pair),
+    )
+
+
+def _pair(train, test):
+    return (train, test)

@@ -4,66 +4,16 @@ import numbers
 
 import numpy as np
 
+from skimdb._tokenize import (  # noqa: F401 (the loaders import them from here)
+    _FILTERS,
+    _tokenize,
+    _tokenize_bytes,
+)
+
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
-#: Characters replaced by a space before splitting (Keras' default filters).
-_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
-#: Only ASCII letters are lowercased: the index was built on byte strings.
-_TABLE = str.maketrans(
-    {
-        **{char: " " for char in _FILTERS},
-        **{chr(code): chr(code + 32) for code in range(ord("A"), ord("Z") + 1)},
-    }
-)
-#: The same table for UTF-8 bytes: multi-byte sequences hold no ASCII byte.
-_BYTES_TABLE = bytes(
-    ord(_TABLE[code]) if code in _TABLE else code for code in range(256)
-)
-#: Bytes ``bytes.split()`` splits on besides space (tab and newline are gone).
-_OTHER_WHITESPACE = (b"\r", b"\x0b", b"\x0c")
 #: What ids without a word (padding, start, out-of-vocabulary, unknown) show as.
 _UNKNOWN = "?"
-
-
-def _tokenize(text):
-    """Split a review into words exactly as the Keras IMDB word index did.
-
-    ASCII letters are lowercased (other characters keep their case), each of
-    ``!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~`` and tab and newline becomes a space,
-    and the text is split on single spaces, dropping empty strings. So
-    ``<br />`` becomes the word ``br`` and apostrophes stay inside words.
-
-    Parameters
-    ----------
-    text : str
-        The review.
-
-    Returns
-    -------
-    words : list of str
-        The words, in order.
-
-    Examples
-    --------
-    >>> from skimdb.datasets._text import _tokenize
-    >>> _tokenize("Great film!<br />It's GOOD, Ünique.")
-    ['great', 'film', 'br', "it's", 'good', 'Ünique']
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}: {text!r}")
-    return [word for word in text.translate(_TABLE).split(" ") if word]
-
-
-def _tokenize_bytes(data):
-    """:func:`_tokenize` for UTF-8 encoded text, giving UTF-8 encoded words.
-
-    ``_tokenize_bytes(text.encode()) == [w.encode() for w in _tokenize(text)]``,
-    but several times faster, which matters when rebuilding the data set.
-    """
-    data = data.translate(_BYTES_TABLE)
-    if any(char in data for char in _OTHER_WHITESPACE):
-        return [word for word in data.split(b" ") if word]
-    return data.split()
 
 
 def _check_id_param(value, name, *, allow_none, minimum=0):
