@@ -151,6 +151,18 @@ def test_explain_n_bounds_the_words_each_way(notebook):
     assert status == 2  # --n takes a positive number
 
 
+def test_options_may_come_between_the_model_and_the_reviews(notebook):
+    # argparse alone stops reading TEXT at the first option after MODEL
+    _, before, _ = _run("explain", "--n", "2", notebook, "superb film", "dull plot")
+    status, out, err = _run("explain", notebook, "superb film", "--n", "2", "dull plot")
+    assert (status, out, err) == (0, before, "")
+    assert len(_blocks(out)) == 2
+    status, _, err = _run("predict", notebook, "--width", "5", "superb film")
+    assert status == 0, err
+    status, _, err = _run("explain", notebook, "--bogus", "superb film")
+    assert status == 2 and "unrecognized arguments: --bogus superb film" in err
+
+
 def test_explain_tsv_is_the_text_output_row_by_row(notebook):
     reviews = ["superb moving film", "dull plot, bad acting"]
     _, text, _ = _run("explain", notebook, *reviews)
@@ -323,3 +335,26 @@ def test_explain_on_a_model_trained_on_real_imdb(real_data_home, tmp_path):
     strongest = [word for word, _ in toward[:5]]
     assert len(set(strongest) & PRAISE) >= 3, strongest
     assert not set(word for word, _ in away) & PRAISE
+
+
+@pytest.mark.realdata
+def test_explain_on_a_best_preset_model_trained_on_real_imdb(real_data_home, tmp_path):
+    output = tmp_path / "best"
+    status, _, err = _run(
+        "train", "--preset", "best", "--data-home", real_data_home, "--no-download",
+        "-o", output, "--n-train", "5000", "--n-test", "200", "--no-plots",
+        "--verbose", "0",
+    )  # fmt: skip
+    assert status == 0, err
+    review = (
+        "An excellent film: a wonderful story, beautifully acted, with a superb "
+        "score. One of the best movies I have seen in years, I loved it."
+    )
+    status, out, err = _run("explain", output, review)
+    assert status == 0, err
+    ((label, proba, toward, _),) = _blocks(out)
+    assert label == "pos" and proba > 0.5, out
+    # words, pairs and triples: most of the strongest hold a word of praise
+    praised = [feature for feature, _ in toward if set(feature.split()) & PRAISE]
+    assert len(praised) >= 4, out
+    assert any(" " in feature for feature, _ in toward), out

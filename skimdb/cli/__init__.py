@@ -1,4 +1,5 @@
-"""The ``skimdb`` command line: train, evaluate, predict, mistakes, experiments.
+"""The ``skimdb`` command line: train, evaluate, predict, explain, top-words,
+mistakes, experiments.
 
 Each command composes skimdb's public API; run ``skimdb COMMAND --help`` for its
 options. Results go to standard output, progress to standard error. A user error
@@ -19,7 +20,7 @@ anything imports TensorFlow).
 from skimdb.cli import _quiet  # noqa: F401  (first: sets TF_CPP_MIN_LOG_LEVEL)
 from skimdb.cli._commands import HANDLERS
 from skimdb.cli._files import UserError
-from skimdb.cli._options import build_parser
+from skimdb.cli._options import build_parser, parse_args
 from skimdb.cli._reports import say
 
 __all__ = ["UserError", "build_parser", "main"]
@@ -45,7 +46,7 @@ def main(argv=None):
     Traceback (most recent call last):
     SystemExit: 0
     """
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return HANDLERS[args.command](args)
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from skimdb import PRESETS, __version__
 
-__all__ = ["COMMANDS", "build_parser"]
+__all__ = ["COMMANDS", "build_parser", "parse_args"]
 
 #: The notebook's "further experiments", searched by ``skimdb experiments``.
 EXPERIMENT_GRID = {
@@ -603,3 +603,20 @@ def build_parser():
             for option in group.options:
                 option.add_to(target)
     return parser
+
+
+def parse_args(argv=None):
+    """The parsed command line ``argv``.
+
+    argparse stops filling ``TEXT ...`` at the first option after it, so in
+    ``skimdb explain MODEL --n 3 "A review"`` the review would be refused as
+    unrecognized: the words it leaves over are added to the reviews instead;
+    anything else left over (an unknown option) is refused as argparse does.
+    """
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras and hasattr(args, "text") and not any(x.startswith("-") for x in extras):
+        args.text = [*args.text, *extras]
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
