@@ -1,6 +1,7 @@
 """skimdb train --csv: your own texts and labels, with a learned vocabulary."""
 
 import csv
+import inspect
 import json
 
 import numpy as np
@@ -12,10 +13,11 @@ from test_cli import (  # noqa: F401  (_isolated: no real data, cache or downloa
     _isolated,
     _number,
     _run,
+    _write_tiny_home,
 )
 
 from skimdb.cli._files import UserError, read_csv
-from skimdb.persistence import load
+from skimdb.persistence import load, save
 
 #: The cue words of each star rating of the generated reviews.
 CUES = {
@@ -249,8 +251,6 @@ def test_top_words_of_a_csv_model_use_its_test_split(csv_model):
 
 def test_imdb_commands_refuse_a_learned_vocabulary_without_csv(csv_model, tmp_path):
     # a model folder without its test split: IMDB's word ids would be other words
-    from skimdb.persistence import save
-
     folder = tmp_path / "bare"
     save(load(csv_model[0]), folder)
     for command in ("evaluate", "top-words"):
@@ -262,3 +262,24 @@ def test_imdb_commands_refuse_a_learned_vocabulary_without_csv(csv_model, tmp_pa
 def test_read_csv_error_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="no column 'text'"):
         read_csv(_write(tmp_path / "r.csv", [("a", 1)]), "text", "stars")
+
+
+@pytest.mark.skipif(
+    "overwrite" not in inspect.signature(save).parameters,
+    reason="persistence overwrite not merged yet",
+)
+def test_an_imdb_model_replacing_a_csv_model_leaves_no_csv_files(ratings_csv, tmp_path):
+    output = tmp_path / "model"
+    args = ("-o", output, "--no-plots", "--epochs", "1", "--verbose", "0")
+    status, _, err = _run("train", "--csv", ratings_csv, "--text-column", "review",
+                          "--label-column", "stars", *args)  # fmt: skip
+    assert status == 0, err
+    assert (output / "test.csv").is_file() and (output / "training.json").is_file()
+    home = _write_tiny_home(tmp_path / "imdb")
+    status, _, err = _run("train", "--data-home", home, "--overwrite", *args)
+    assert status == 0, err
+    assert not (output / "test.csv").exists()
+    assert not (output / "training.json").exists()
+    status, out, err = _run("predict", output, "superb")
+    assert status == 0, err
+    assert out.splitlines()[0] == "label\tP(pos)\treview"  # an IMDB model again

@@ -10,6 +10,7 @@ from skimdb import PRESETS
 from skimdb.cli import _reports as reports
 from skimdb.cli._files import (
     TEST_SPLIT_FILE,
+    TRAINING_FILE,
     UserError,
     check_data_home,
     check_output,
@@ -150,6 +151,8 @@ def train(args):
     proba, y_pred = _predict(model, X_test)
     reports.print_training(model, len(y_train), len(y_test), y_test, proba, y_pred)
     save_model(model, output, overwrite=args.overwrite)
+    for name in (TRAINING_FILE, TEST_SPLIT_FILE):  # a --csv model's, overwritten
+        (output / name).unlink(missing_ok=True)
     saved = [f"the model in {output}{os.sep}"]
     saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
     if not args.no_plots:
