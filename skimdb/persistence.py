@@ -221,7 +221,9 @@ def load(folder):
             f"version that saved it ({manifest.get('skimdb_version')!r})."
         )
     with _Loader(folder) as loader:
-        return loader.rebuild(_field(manifest, "estimator", dict, "estimator"), "")
+        return loader.rebuild(
+            _field(manifest, "estimator", dict, "estimator", str(path)), ""
+        )
 
 
 # -- saving: the folder swap --------------------------------------------------------
@@ -562,14 +564,14 @@ def _parse_json(raw, path):
         raise ModelFileError(f"{str(path)!r} is not valid JSON: {exc}") from None
 
 
-def _field(mapping, key, kind, where, path=MANIFEST):
+def _field(mapping, key, kind, where, path):
     if not isinstance(mapping, dict) or key not in mapping:
-        raise ModelFileError(f"{path}: the field {where!r} is missing.")
+        raise ModelFileError(f"{path!r}, field {where!r}: is missing.")
     value = mapping[key]
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         raise ModelFileError(
-            f"{path}: the field {where!r} must be a {getattr(kind, '__name__', kind)}"
-            f"; got {value!r:.80}."
+            f"{path!r}, field {where!r}: must be a "
+            f"{getattr(kind, '__name__', kind)}; got {value!r:.80}."
         )
     return value
 
@@ -616,13 +618,13 @@ class _Loader:
         cls = _known_class(module, kind) if isinstance(module, str) else None
         if cls is None:
             raise self.error(
-                f"{where}.class" if where else "class",
+                f"{where or 'estimator'}.class",
                 "skimdb.persistence.load rebuilds Pipelines, IMDBNet and the steps "
                 f"of {', '.join(_PLAIN_MODULES)} only; the file names {kind!r}.",
             )
         name = where or "estimator"
         params = self.params(cls, description, name)
-        fitted = _field(description, "fitted", dict, f"{name}.fitted")
+        fitted = _field(description, "fitted", dict, f"{name}.fitted", self.manifest)
         state = {
             str(key): self.decode(value, f"{name}.fitted.{key}")
             for key, value in fitted.items()
@@ -643,7 +645,7 @@ class _Loader:
 
     def rebuild_pipeline(self, description, where):
         name = where or "estimator"
-        steps = _field(description, "steps", list, f"{name}.steps")
+        steps = _field(description, "steps", list, f"{name}.steps", self.manifest)
         verbose = description.get("verbose", False)
         if not isinstance(verbose, bool) or not steps:
             raise self.error(f"{name}", "a Pipeline needs steps and a bool verbose.")
@@ -664,7 +666,7 @@ class _Loader:
     def params(self, cls, description, where):
         """The parameters, checked by the class's own constraints (and, for the
         plain steps, by fitting a copy on tiny data) before anything is built."""
-        raw = _field(description, "params", dict, f"{where}.params")
+        raw = _field(description, "params", dict, f"{where}.params", self.manifest)
         allowed = cls().get_params(deep=False)
         unknown = sorted(set(raw) - set(allowed))
         if unknown:
