@@ -15,13 +15,25 @@ Which format to trust
 ---------------------
 Pickle and joblib files can run any code when they are loaded: load them only
 from sources you trust, exactly as the Python documentation warns. The folder
-:func:`save` writes holds no pickle: :func:`load` parses JSON, rebuilds only
-the classes above (a name in the file is looked up only among them), refuses
-model file names that leave the folder, and reads each network with
+:func:`save` writes holds no pickle, and :func:`load` runs no code from it and
+is bounded: it rebuilds only the classes above (a name in the file is looked up
+only among them); checks every parameter with the estimator's own constraints
+and every fitted attribute against those ``fit`` produces before building
+anything; reads only regular files inside the folder (symlinks, FIFOs and
+devices are refused by name) and only the arrays the manifest names, their
+sizes checked before decompression; checks each network's configuration
+against size bounds before Keras builds it, then reads it with
 ``keras.saving.load_model(..., safe_mode=True)``, which refuses to deserialize
-Python code (lambda layers). That makes it the format to exchange models in.
-It is not a sandbox: its safety is that of Keras' loader (keep Keras up to
-date), and a model from an unknown source can still predict nonsense.
+Python code (lambda layers). Every refusal is a :class:`ModelFileError` naming
+the file and the field. That makes it the format to exchange models in. It is
+not a sandbox: its safety is that of these checks and of Keras' loader (keep
+Keras up to date), and a model from an unknown source can still predict
+nonsense. The user guide's persistence page lists each guarantee.
+
+Each estimator owns what it saves: a class may define ``_get_saved_state()``
+(its fitted values, ``keras.Model`` instances among them) and the classmethod
+``_from_saved_state(params, state)`` (which checks them), as ``IMDBNet`` does;
+skimdb's plain transformers are saved as their parameters and fitted attributes.
 
 The price of the safety is scope: parameters must be plain values. An
 ``IMDBNet`` whose ``optimizer`` is an instance rather than a name, or that has
