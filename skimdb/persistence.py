@@ -646,7 +646,7 @@ class _Loader:
         if hasattr(cls, "_from_saved_state"):
             for key, value in state.items():
                 if isinstance(value, _KerasRef):
-                    state[key] = self.load_keras(value, params)
+                    state[key] = self.load_keras(value, params, state)
             try:
                 return cls._from_saved_state(params, state)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -852,7 +852,7 @@ class _Loader:
 
     # -- networks
 
-    def load_keras(self, ref, params):
+    def load_keras(self, ref, params, state):
         """A ``.keras`` network, its config checked against the bounds and the
         parameters before Keras builds anything, then read in safe mode."""
         name, where = ref.name, ref.where
@@ -866,7 +866,7 @@ class _Loader:
                     if info.file_size > _MAX_KERAS_CONFIG_BYTES:
                         raise ValueError(f"config.json is {info.file_size} bytes")
                     config = json.loads(archive.read(info).decode("utf-8"))
-                    weights = _check_network_config(config, params)
+                    weights = _check_network_config(config, params, state)
                     total = sum(i.file_size for i in archive.infolist())
                     if total > 64 * weights + 2**24:
                         raise ValueError(
@@ -894,8 +894,9 @@ class _Loader:
                     ) from None
 
 
-def _check_network_config(config, params):
-    """Check a Keras config before it is built; return its number of weights."""
+def _check_network_config(config, params, state):
+    """Check a Keras config before it is built, against the bounds and the saved
+    parameters and ``n_features_in_``; return its number of weights."""
     if not isinstance(config, dict) or config.get("class_name") != "Functional":
         raise ValueError("the network is not a Functional model")
     layers = config.get("config", {}).get("layers")
@@ -918,7 +919,7 @@ def _check_network_config(config, params):
             )
             if not (isinstance(shape, list) and len(shape) == 2):
                 raise ValueError(f"the input shape {shape!r:.80} is not (None, width)")
-            width = _bounded_int(shape[1], "the input width")
+            width = first_width = _bounded_int(shape[1], "the input width")
         elif kind in _DENSE_LAYERS:
             units = _bounded_int(layer_config.get("units"), f"layer {i}'s units")
             total += width * units + units
@@ -928,6 +929,12 @@ def _check_network_config(config, params):
                 )
             width = units
             dense.append(units)
+    n_features = state.get("n_features_in_")
+    if n_features is not None and n_features != first_width:
+        raise ValueError(
+            f"the network's input is {first_width} wide, but n_features_in_="
+            f"{n_features!r:.40}"
+        )
     if "hidden_layers" in params and len(dense) != params["hidden_layers"] + 1:
         raise ValueError(
             f"{len(dense)} Dense layers, but hidden_layers={params['hidden_layers']!r}"

@@ -291,9 +291,17 @@ TAMPERED = {
         lambda m: _fitted(m).update(model_={"__keras__": "../../evil.keras"}),
         "refusing the model file name",
     ),
+    "a model file outside, first layout": (
+        lambda m: m["estimator"].update(model="../../evil.keras"),
+        "refusing the model file name",
+    ),
     "a huge n_features_in_": (
-        lambda m: _fitted(m).update(n_features_in_=10**12),
-        "n_features_in_ must be an int in",
+        lambda m: _fitted(m).update(n_features_in_=10**9),
+        "input is 12 wide, but n_features_in_=1000000000",
+    ),
+    "n_features_in_ as a str": (
+        lambda m: _fitted(m).update(n_features_in_="12"),
+        "input is 12 wide, but n_features_in_='12'",
     ),
     "hidden_layers of 10**6": (
         lambda m: _params(m).update(hidden_layers=10**6),
@@ -338,11 +346,15 @@ TAMPERED = {
     ),
     "units as a list": (lambda m: _params(m).update(units=[[]]), "'units' parameter"),
     "estimator as a list": (lambda m: m.update(estimator=[]), "must be a dict"),
+    "classes_ of one label": (
+        lambda m: _fitted(m).update(classes_={"__ndarray__": [0], "dtype": "<i8"}),
+        "classes_ must be 2 or more distinct labels",
+    ),
 }
 
 
 #: The cases refused only by IMDBNet's own checks, once its network is read.
-AFTER_BUILD = {"a huge n_features_in_", "history_ as a list"}
+AFTER_BUILD = {"history_ as a list", "classes_ of one label"}
 
 
 @pytest.mark.parametrize("case", TAMPERED)
@@ -357,6 +369,23 @@ def test_load_refuses_tampered_manifests(case, saved_net, request):
     assert any(
         words in str(info.value)
         for words in ("field 'estimator", "not written by", "format version")
+    )
+
+
+def test_load_reads_the_first_layout(saved_net, fitted, data):
+    # the first saves named the network beside the fitted values, and arrays
+    # without their dtype and shape
+    def first_layout(m):
+        m["estimator"]["model"] = _fitted(m).pop("model_")["__keras__"]
+        m["estimator"].pop("module")
+        for value in _fitted(m).values():
+            if isinstance(value, dict) and "__array__" in value:
+                value.pop("dtype"), value.pop("shape")
+
+    _edit_manifest(saved_net, first_layout)
+    X, _ = data
+    np.testing.assert_array_equal(
+        load(saved_net).predict_proba(X), fitted.predict_proba(X)
     )
 
 
