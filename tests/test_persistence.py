@@ -750,3 +750,45 @@ def test_a_killed_save_keeps_the_previous_model_and_is_cleaned_next_time(
     np.testing.assert_array_equal(
         load(tmp_path / "model").predict_proba(X), other.predict_proba(X)
     )
+
+
+# -- predicting without TensorFlow ----------------------------------------------------
+
+
+def test_numpy_network_predicts_as_keras_without_tensorflow(tmp_path):
+    texts = ["a great and moving film", "dull and boring", "great fun", "boring"] * 10
+    labels = np.array(["neg", "pos", "meh"])[np.arange(40) % 3]
+    pipe = Pipeline(
+        [("enc", ReviewEncoder()), ("vec", MultiHotVectorizer()),
+         ("clf", _net(epochs=3, activation="tanh"))]
+    ).fit(texts, labels)  # fmt: skip
+    save(pipe, tmp_path / "m")
+    quick = load(tmp_path / "m", network="numpy")
+    assert type(quick[-1]).__name__ == "NetworkPredictor"
+    np.testing.assert_allclose(
+        quick.predict_proba(texts), pipe.predict_proba(texts), atol=1e-6
+    )
+    assert np.array_equal(quick.predict(texts), pipe.predict(texts))
+    assert quick.score(texts, labels) == pipe.score(texts, labels)
+    with pytest.raises(TypeError, match="predicts only"):
+        quick.fit(texts, labels)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from skimdb.persistence import load
+        model = load({str(tmp_path / "m")!r}, network="numpy")
+        print(model.predict(["great fun"])[0])
+        assert "tensorflow" not in sys.modules, "TensorFlow was imported"
+        assert "keras" not in sys.modules, "Keras was imported"
+        """
+    )
+    (out,) = _children([script], tmp_path)
+    assert out.strip() == str(pipe.predict(["great fun"])[0])
+
+
+def test_numpy_network_refuses_what_it_cannot_compute(saved_net):
+    with pytest.raises(ValueError, match="network must be 'keras' or 'numpy'"):
+        load(saved_net, network="jax")
+    _edit_manifest(saved_net, lambda m: m["estimator"]["fitted"].pop("weights_"))
+    with pytest.raises(ModelFileError, match="saved without weights_"):
+        load(saved_net, network="numpy")
