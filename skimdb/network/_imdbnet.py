@@ -500,6 +500,10 @@ class IMDBNet(KerasClassifierCompat):
         return net
 
 
+# Its public home: pickles, reprs and skimdb.persistence name it there.
+IMDBNet.__module__ = "skimdb.network"
+
+
 def _seeds(entropy, n):
     """``n`` independent 31-bit seeds derived from ``entropy`` (int or None)."""
     return np.random.SeedSequence(entropy).generate_state(n) >> 1
