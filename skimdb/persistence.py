@@ -1017,10 +1017,15 @@ def _bounded_int(value, what):
 _PROBES = {
     "MultiHotVectorizer": lambda e: e.fit([[0]]),
     "NBLogCountRatio": lambda e: e.fit(np.ones((2, 1)), [0, 1]),
-    # never reads or downloads the word index: a tiny one stands in for None
-    "ReviewEncoder": lambda e: e.set_params(
-        word_index=e.word_index if e.word_index is not None else {"a": 1}
-    ).fit(),
+    # never reads or downloads a word index (a saved model loads offline): one
+    # tiny text, or a tiny index in place of "imdb"
+    "ReviewEncoder": lambda e: (
+        e.fit(["a"])
+        if e.word_index is None
+        else e.set_params(
+            word_index=e.word_index if isinstance(e.word_index, dict) else {"a": 1}
+        ).fit()
+    ),
 }
 _OPTIONAL_ATTRIBUTES = {"feature_names_in_"}
 

@@ -792,3 +792,23 @@ def test_numpy_network_refuses_what_it_cannot_compute(saved_net):
     _edit_manifest(saved_net, lambda m: m["estimator"]["fitted"].pop("weights_"))
     with pytest.raises(ModelFileError, match="saved without weights_"):
         load(saved_net, network="numpy")
+
+
+@pytest.mark.parametrize("word_index", [None, "imdb"])
+def test_a_saved_text_model_loads_offline_without_the_word_index(
+    word_index, tmp_path, monkeypatch
+):
+    # fitted with Keras' index (as skimdb train does) or a learned one, the
+    # encoder keeps what it needs in word_index_: loading reads no data file
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "imdb_word_index.json").write_text(json.dumps({"great": 1, "dull": 2}))
+    texts = ["great film", "dull film"] * 10
+    enc = ReviewEncoder(word_index=word_index, min_count=1, data_home=str(home))
+    pipe = Pipeline([("enc", enc), ("vec", MultiHotVectorizer(num_words=10))])
+    pipe.fit(texts)
+    save(pipe, tmp_path / "m")
+    (home / "imdb_word_index.json").unlink()
+    monkeypatch.setenv("SKIMDB_DATA", str(tmp_path / "nowhere"))
+    loaded = load(tmp_path / "m")
+    assert (loaded.transform(texts) != pipe.transform(texts)).nnz == 0
