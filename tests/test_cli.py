@@ -732,6 +732,23 @@ def test_a_commands_output_starts_with_skimdbs_own_line(home, trained, tmp_path)
     assert result.stdout.splitlines()[0] == "label\tP(pos)\treview"
 
 
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_predicting_commands_do_not_import_tensorflow(trained, command):
+    # a saved model predicts with the NumPy forward pass of its weights
+    code = (
+        "import sys\n"
+        "from skimdb.cli import main\n"
+        f"status = main([{command!r}, {str(trained[0])!r}, 'superb', 'awful'])\n"
+        "assert status == 0, status\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_tensorflow_log_level_is_the_users_when_set():
     code = "import os, skimdb.cli; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
     for env, level in (({}, "3"), ({"TF_CPP_MIN_LOG_LEVEL": "1"}, "1")):

@@ -105,12 +105,18 @@ def load_model(path, *, allow_pickle=False):
     pickle/joblib file (or a folder holding ``model.joblib``)."""
     path = expand(path, "MODEL")
     if (path / MANIFEST).is_file():
-        from skimdb.persistence import load
+        from skimdb.persistence import ModelFileError, load
 
-        import_tensorflow()
         try:
-            model = load(path)
-        except Exception as exc:  # a corrupt or edited folder: say so in one line
+            # the network's forward pass in NumPy: no TensorFlow to import (4 s)
+            model = load(path, network="numpy")
+        except ModelFileError:  # an activation it lacks, or an older model folder
+            import_tensorflow()
+            try:
+                model = load(path)
+            except Exception as exc:  # a corrupt or edited folder: one line
+                raise UserError(f"cannot load the model in {path}: {exc}") from exc
+        except Exception as exc:
             raise UserError(f"cannot load the model in {path}: {exc}") from exc
         return _checked(model, path)
     pickle_path = path / PICKLE_FILE if path.is_dir() else path

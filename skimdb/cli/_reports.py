@@ -28,17 +28,22 @@ def final_step(model):
 
 
 def network_loss(model, y, proba):
-    """The network's training loss (its ``loss`` parameter, as Keras computes it)
-    on labels ``y``: (name, value). A model without one is scored with binary
-    cross-entropy, the loss of its two-class probabilities."""
-    import keras
+    """The network's training loss (its ``loss`` parameter) on labels ``y``:
+    (name, value). A model without one is scored with binary cross-entropy, the
+    loss of its two-class probabilities.
 
+    Computed as Keras does (probabilities clipped to Keras' epsilon, 1e-7), in
+    NumPy: a model loaded for prediction needs no TensorFlow.
+    """
     name = getattr(final_step(model), "loss", None)
     if not isinstance(name, str):
         name = "binary_crossentropy"
-    y_true = np.asarray(y, dtype="float32").reshape(-1, 1)
-    losses = keras.losses.get(name)(y_true, proba[:, 1:].astype("float32"))
-    return name, float(np.mean(keras.ops.convert_to_numpy(losses)))
+    y_true = np.asarray(y, dtype=np.float64)
+    p = proba[:, 1].astype(np.float64)
+    if name in ("mse", "mean_squared_error"):
+        return name, float(np.mean((y_true - p) ** 2))
+    p = np.clip(p, 1e-7, 1 - 1e-7)
+    return name, float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log1p(-p)))
 
 
 # -- train -----------------------------------------------------------------------------
