@@ -1,6 +1,7 @@
-"""Developer tasks: ``nox -s tests``, ``nox -s lint``."""
+"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s tests_min``."""
 
 import os
+from pathlib import Path
 
 import nox
 
@@ -8,6 +9,12 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.default_venv_backend = "venv"
 
 QUIET_TF = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+REPO = Path(__file__).resolve().parent
+SHOW_VERSIONS = (
+    "import importlib.metadata as m; print(*(f'{d}=={m.version(d)}' for d in "
+    "('numpy scipy scikit-learn joblib scikeras tensorflow keras pandas '"
+    "'matplotlib dask distributed hypothesis pytest').split()))"
+)
 
 
 @nox.session
@@ -15,6 +22,19 @@ def tests(session):
     """Install skimdb with its test extras and run the test suite (doctests too)."""
     session.install("-e", ".[test]")  # doctests import the source tree itself
     session.run("pytest", *session.posargs, env=QUIET_TF)
+
+
+@nox.session(venv_backend="uv")
+def tests_min(session):
+    """The fast tests (not ``slow``) at the lowest versions pyproject.toml declares.
+
+    ``--resolution lowest-direct`` takes the floor of every dependency skimdb and its
+    ``test`` extra name (the packages they pull in resolve as usual), so a floor too
+    low to work fails here. Arguments after ``--`` go to pytest.
+    """
+    session.install("--resolution", "lowest-direct", "-e", ".[test]")
+    session.run("python", "-c", SHOW_VERSIONS)
+    session.run("pytest", "-m", "not slow", *session.posargs, env=QUIET_TF)
 
 
 @nox.session
