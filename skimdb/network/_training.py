@@ -20,6 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from skimdb._ragged import row_ids
+
 __all__ = [
     "EpochTrainer",
     "TrainingDivergedError",
@@ -103,7 +105,7 @@ class EpochTrainer:
         if order is not None:
             X, y, sample_weight = X[order], y[order], sample_weight[order]
         # int32 halves what is copied into TensorFlow; each step casts its slice
-        rows = np.repeat(np.arange(X.shape[0], dtype=np.int32), np.diff(X.indptr))
+        rows = row_ids(X.indptr, np.int32)
         loss, accuracy = self._epoch(
             rows,
             X.indices.astype(np.int32, copy=False),
