@@ -778,3 +778,58 @@ def test_help_states_each_default_once(command):
             assert shown in " ".join(out.split()), option.flags
             if option.default_text:
                 assert shown.count("(default: ") == 1, option.flags
+
+
+# -- a second train over a model: killed or out of space, the first one stays --------
+
+_TRAIN_IN_A_CHILD = """
+import resource, signal, sys, time
+import skimdb.persistence as p
+from skimdb.cli import main
+how, argv = sys.argv[1], sys.argv[2:]
+if how == "fsize":  # from the save on, writes over 2 KB fail with EFBIG
+    save = p._new_partial_folder
+    def limit_then_save(folder):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
+        return save(folder)
+    p._new_partial_folder = limit_then_save
+else:  # stop once the new model is written, before it is swapped in
+    sync = p._sync_folder
+    def hang(folder):
+        sync(folder)
+        print("written", flush=True)
+        time.sleep(600)
+    p._sync_folder = hang
+sys.exit(main(argv))
+"""
+
+
+@pytest.mark.parametrize("how", ["fsize", "kill"])
+def test_a_failed_overwrite_keeps_the_model_trained_before(home, trained, tmp_path, how):
+    import shutil
+
+    shutil.copytree(trained[0], tmp_path / "m")
+    before = _run("predict", tmp_path / "m", "superb", "awful")
+    argv = ["train", "--data-home", home, "-o", tmp_path / "m", "--overwrite",
+            "--no-plots", *FAST, "--random-state", "7"]  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_IN_A_CHILD, how, *map(str, argv)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if how == "kill":
+            while (line := child.stdout.readline()) and line.strip() != "written":
+                pass
+            assert line.strip() == "written", child.stderr.read()
+            child.kill()  # SIGKILL midway: no cleanup runs in the child
+        _, err = child.communicate(timeout=300)
+    finally:
+        child.kill()
+        child.wait()
+    if how == "fsize":
+        assert child.returncode == 1
+        assert err.splitlines()[-1].startswith("skimdb train: error: ")
+    after = _run("predict", tmp_path / "m", "superb", "awful")
+    assert after == before and after[0] == 0
