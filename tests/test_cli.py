@@ -806,7 +806,7 @@ sys.exit(main(argv))
 
 
 @pytest.mark.parametrize("how", ["fsize", "kill"])
-def test_a_failed_overwrite_keeps_the_model_trained_before(home, trained, tmp_path, how):
+def test_a_failed_overwrite_keeps_the_old_model(home, trained, tmp_path, how):
     import shutil
 
     shutil.copytree(trained[0], tmp_path / "m")
