@@ -128,22 +128,12 @@ class EpochTrainer:
 
 
 class _EpochGraph:
-    """One epoch of minibatch training of ``model`` on CSR data as one traced graph.
+    """One epoch of minibatch training of ``model`` on CSR data as one traced
+    graph; the arguments are :class:`EpochTrainer`'s."""
 
-    Parameters
-    ----------
-    model : keras.Model
-        A compiled model whose input is sparse of width ``n_features``.
-    batch_size : int
-        Rows per gradient step.
-    target_width : int, default=1
-        Columns of the targets: 1 for labels, the number of classes for one-hot.
-    """
-
-    def __init__(self, model, batch_size, target_width=1):
+    def __init__(self, model, batch_size, target_width):
         self.model = model
-        self.batch_size = int(batch_size)
-        self.target_width = int(target_width)
+        self.batch_size = batch_size
         self.n_features = int(model.inputs[0].shape[-1])
         #: Held while another network's values are in ``model``'s variables.
         self.lock = threading.Lock()
@@ -152,7 +142,7 @@ class _EpochGraph:
             tf.TensorSpec([None], tf.int32),  # its column
             tf.TensorSpec([None], tf.float32),  # the value
             tf.TensorSpec([None], tf.int64),  # CSR row offsets
-            tf.TensorSpec([None, self.target_width], tf.float32),  # labels, one-hot
+            tf.TensorSpec([None, target_width], tf.float32),  # labels, or one-hot
             tf.TensorSpec([None], tf.float32),  # sample weights
         ]
         # autograph=False: the loop is an explicit tf.while_loop, and converting
