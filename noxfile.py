@@ -103,6 +103,10 @@ def bench(session):
     """Side-by-side benchmark on the real data (``-- --quick`` for a small run)."""
     session.install(".[bench]")
     session.run("python", "benchmarks/run.py", *session.posargs, env=QUIET_TF)
+    # the experiments grid, single fits and one-review predictions against the
+    # targets of docs/performance.rst, side by side with MLPClassifier
+    quick = ["--quick"] if "--quick" in session.posargs else []
+    session.run("python", "benchmarks/speed_targets.py", *quick, env=QUIET_TF)
     if "--quick" not in session.posargs:  # 1,000,000 reviews: about 2 minutes, 5 GB
         session.run("python", "benchmarks/memory_million_reviews.py")
 

@@ -123,7 +123,7 @@ def test_explain_names_the_words_that_moved_each_prediction(notebook):
     first = explain_predictions(model, reviews[:1], feature_names=feature_names(model))
     assert [(w, round(e, 4)) for w, e in first[0].toward(5)] == toward_pos
     assert [(w, round(e, 4)) for w, e in first[0].away(5)] == away_pos
-    assert p_pos == round(model.predict_proba(reviews[:1])[0, 1], 4)
+    assert p_pos == round(float(model.predict_proba(reviews[:1])[0, 1]), 4)
 
 
 def test_explain_words_are_the_encoders_not_generic_names(notebook):
@@ -220,7 +220,7 @@ def test_explain_a_multiclass_model_on_the_predicted_class(three_classes):
     ((label, proba, toward, _),) = _blocks(out)
     model = load(three_classes)
     assert label == "meh" == model.predict([review])[0]
-    assert proba == round(model.predict_proba([review]).max(), 4)
+    assert proba == round(float(model.predict_proba([review]).max()), 4)
     assert {toward[0][0], toward[1][0]} == {"okay", "fine"}
     status, out, _ = _run("predict", three_classes, review)
     assert out.splitlines()[0] == "label\tprobability\treview"

@@ -24,6 +24,7 @@ from skimdb._ragged import row_ids
 
 __all__ = [
     "EpochTrainer",
+    "make_trainer",
     "TrainingDivergedError",
     "epoch_order",
     "fit_model",
@@ -116,6 +117,10 @@ class EpochTrainer:
         )
         return {"loss": float(loss), "accuracy": float(accuracy)}
 
+    def prepare_validation(self, X):
+        """The validation data as :meth:`evaluate` takes it: converted once."""
+        return sparse_chunks(X)
+
     def evaluate(self, chunks, y, sample_weight):
         """``loss`` and ``accuracy`` on ``chunks`` (from :func:`sparse_chunks`), as
         ``Model.evaluate`` reports them."""
@@ -125,6 +130,19 @@ class EpochTrainer:
         )
         accuracy = float(_n_correct(y, y_pred)) / len(y_pred)
         return {"loss": float(loss), "accuracy": accuracy}
+
+
+def make_trainer(model, batch_size, target_width=1, numpy_step=True):
+    """The fastest trainer that computes ``model``'s Keras step: the NumPy one
+    where it covers the network (and ``numpy_step``), else the traced graph."""
+    from skimdb.network._numpy_training import (
+        NumpyEpochTrainer,
+        numpy_step_unsupported,
+    )
+
+    if numpy_step and numpy_step_unsupported(model) is None:
+        return NumpyEpochTrainer(model, batch_size, target_width)
+    return EpochTrainer(model, batch_size, target_width)
 
 
 class _EpochGraph:
@@ -362,7 +380,7 @@ def fit_model(
     history = {}
     model.stop_training = False
     if validation is not None:  # converted once, evaluated after every epoch
-        validation = (sparse_chunks(validation[0]), *validation[1:])
+        validation = (trainer.prepare_validation(validation[0]), *validation[1:])
     callbacks.on_train_begin()
     logs = None
     for k, epoch in enumerate(range(initial_epoch, initial_epoch + epochs)):
