@@ -29,8 +29,8 @@ EXPECTED_FAILED_CHECKS = {
     "sample changes the batches and the step count, unlike a weight of 2",
     "check_sample_weight_equivalence_on_sparse_data": "minibatch SGD: repeating a "
     "sample changes the batches and the step count, unlike a weight of 2",
-    "check_methods_sample_order_invariance": "TensorFlow's float32 matrix products "
-    "round differently with a batch's composition (differences near 1e-7)",
+    "check_methods_sample_order_invariance": "float32 matrix products (BLAS's "
+    "blocking) round differently with a batch's composition (differences near 1e-7)",
 }
 
 

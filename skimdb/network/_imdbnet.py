@@ -1,5 +1,6 @@
 """IMDBNet: the IMDB dense network as a scikit-learn classifier."""
 
+import functools
 import math
 import numbers
 
@@ -295,11 +296,11 @@ class IMDBNet(KerasClassifierCompat):
         return model
 
     def _make_optimizer(self):
-        optimizer = keras.optimizers.get(self.optimizer)
-        config = optimizer.get_config()
+        kind, config = _optimizer_spec(self.optimizer)
+        config = dict(config)
         if self.learning_rate is not None:
             config["learning_rate"] = self.learning_rate
-        return type(optimizer).from_config(config)  # a fresh copy, never shared
+        return kind.from_config(config)  # a fresh copy, never shared
 
     def _check_params(self, X):
         """Check the parameters, and the validation split against ``X``, before
@@ -317,7 +318,7 @@ class IMDBNet(KerasClassifierCompat):
     def _check_keras_names(self):
         for name, lookup in (
             ("activation", keras.activations.get),
-            ("optimizer", keras.optimizers.get),
+            ("optimizer", _optimizer_spec),
         ):
             try:
                 lookup(getattr(self, name))
@@ -513,6 +514,21 @@ class IMDBNet(KerasClassifierCompat):
 
 # Its public home: pickles, reprs and skimdb.persistence name it there.
 IMDBNet.__module__ = "skimdb.network"
+
+
+def _optimizer_spec(optimizer):
+    """The class and configuration of ``optimizer`` (a name or an instance)."""
+    if isinstance(optimizer, str):
+        return _named_optimizer_spec(optimizer)
+    return type(optimizer), optimizer.get_config()
+
+
+@functools.lru_cache(maxsize=32)
+def _named_optimizer_spec(name):
+    # each optimizer instance creates TensorFlow variables (about 1 ms each): a
+    # name is looked up once per process, not twice per fit
+    optimizer = keras.optimizers.get(name)
+    return type(optimizer), optimizer.get_config()
 
 
 def _seeds(entropy, n):
