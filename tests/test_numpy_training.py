@@ -146,3 +146,42 @@ def test_the_numpy_step_diverges_like_the_graph(data):
     X, ys, _ = data
     with pytest.raises(ValueError, match="diverged: loss became (nan|inf) in epoch 1"):
         IMDBNet(learning_rate=1e30, epochs=2, batch_size=64).fit(X, ys[2])
+
+
+def test_the_blas_limit_is_restored_whatever_the_threads_order():
+    from threadpoolctl import threadpool_info
+
+    from skimdb.network._numpy_training import _one_blas_thread
+
+    before = [lib["num_threads"] for lib in threadpool_info()]
+    first, second = _one_blas_thread(), _one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first out while the second still runs
+    second.__exit__(None, None, None)
+    assert [lib["num_threads"] for lib in threadpool_info()] == before
+
+
+def test_an_uncompiled_network_predicts_through_keras(data):
+    import keras
+
+    X, ys, _ = data
+    net = IMDBNet(random_state=0, epochs=1, batch_size=64).fit(X, ys[2])
+    expected = net.predict_proba(X)
+    # the same layers and weights, never compiled (a .keras file without a
+    # compile config loads so): no optimizer to read
+    net.model_ = keras.Model(net.model_.inputs, net.model_.outputs)
+    assert numpy_step_unsupported(net.model_) is not None  # no loss, no optimizer
+    np.testing.assert_allclose(net.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_float64_policy_trains_in_the_graph(data):
+    import keras
+
+    X, ys, _ = data
+    keras.config.set_dtype_policy("float64")
+    try:
+        net = IMDBNet(random_state=0, epochs=1, batch_size=64).fit(X, ys[2])
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert "dtype policy" in numpy_step_unsupported(net.model_)

@@ -11,7 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skimdb.network._layers import SparseDense
-from skimdb.network._numpy_training import numpy_outputs, numpy_step_unsupported
+from skimdb.network._numpy_training import (
+    NumpyEpochTrainer,
+    numpy_outputs,
+    numpy_step_unsupported,
+)
 from skimdb.network._scikeras_compat import KerasClassifierCompat
 from skimdb.network._training import (
     TrainingDivergedError,
@@ -368,6 +372,11 @@ class IMDBNet(KerasClassifierCompat):
             or trainer.model is not self.model_
             or trainer.batch_size != self.batch_size
             or trainer.target_width != y.shape[1]
+            # an option set on model_ since may take it off the NumPy step
+            or (
+                isinstance(trainer, NumpyEpochTrainer)
+                and numpy_step_unsupported(self.model_) is not None
+            )
         ):
             trainer = self._trainer = make_trainer(
                 self.model_,
