@@ -88,6 +88,17 @@ def _softmax(z):
     return e
 
 
+def _dense_layers(model):
+    """The model's layers after its input, in order."""
+    import keras
+
+    return [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
+
+
 def _activation_name(layer):
     import keras
 
@@ -115,11 +126,7 @@ def numpy_step_unsupported(model):
 
     from skimdb.network._layers import SparseDense
 
-    layers = [
-        layer
-        for layer in model.layers
-        if not isinstance(layer, keras.layers.InputLayer)
-    ]
+    layers = _dense_layers(model)
     if not layers:
         return "no layers"
     for i, layer in enumerate(layers):
@@ -210,16 +217,11 @@ class NumpyEpochTrainer:
     """
 
     def __init__(self, model, batch_size, target_width=1):
-        import keras
-
         self.model = model
         self.batch_size = int(batch_size)
         self.target_width = int(target_width)
-        layers = [
-            layer
-            for layer in model.layers
-            if not isinstance(layer, keras.layers.InputLayer)
-        ]
+        layers = _dense_layers(model)
+        self._scratches = {}  # per weight: a float32 array reused across steps
         self._activations = [_activation_name(layer) for layer in layers]
         self._l2 = [
             np.float32(layer.kernel_regularizer.l2)
@@ -354,10 +356,9 @@ class NumpyEpochTrainer:
 
     def _scratch(self, i, like):
         """A float32 array shaped as ``like``, reused across steps."""
-        scratch = self.__dict__.setdefault("_scratches", {})
-        buf = scratch.get(i)
+        buf = self._scratches.get(i)
         if buf is None or buf.shape != like.shape:
-            buf = scratch[i] = np.empty_like(like)
+            buf = self._scratches[i] = np.empty_like(like)
         return buf
 
     def _update(self, weights, grads, slots, step, lr):
