@@ -283,3 +283,88 @@ def test_an_imdb_model_replacing_a_csv_model_leaves_no_csv_files(ratings_csv, tm
     status, out, err = _run("predict", output, "superb")
     assert status == 0, err
     assert out.splitlines()[0] == "label\tP(pos)\treview"  # an IMDB model again
+
+
+# -- a second train --csv over a model: killed or out of space, nothing is lost --------
+
+_TRAIN_IN_A_CHILD = """
+import resource, signal, sys, time
+import skimdb.persistence as p
+from skimdb.cli import main
+how, argv = sys.argv[1], sys.argv[2:]
+if how.startswith("fsize"):  # from the save on, writes over the limit fail (EFBIG)
+    partial = p._new_partial_folder
+    def limit_then_save(folder):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        limit = int(how.split("=")[1])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+        return partial(folder)
+    p._new_partial_folder = limit_then_save
+else:  # stop right after the new folder is swapped in
+    swap = p._swap_in
+    def hang(tmp, folder):
+        swap(tmp, folder)
+        print("swapped", flush=True)
+        time.sleep(600)
+    p._swap_in = hang
+sys.exit(main(argv))
+"""
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("how", ["fsize", "kill-after-swap"])
+def test_a_failed_csv_overwrite_keeps_the_old_model_and_its_files(tmp_path, how):
+    import os
+    import subprocess
+    import sys
+
+    # long reviews: test.csv is far larger than any file of the (tiny) model
+    rows = [(text + " the film" * 4000, stars) for text, stars in _ratings(80)]
+    path = _write(tmp_path / "long.csv", rows)
+    old = tmp_path / "m"
+    base = ["train", "--csv", path, "--text-column", "review", "--label-column",
+            "stars", "--num-words", "40", *FAST, "-o", old]  # fmt: skip
+    status, _, err = _run(*base)
+    assert status == 0, err
+    before = _files(old)
+    model_size = max(len(before[n]) for n in before if n not in ("test.csv",))
+    limit = 2 * model_size
+    assert len(before["test.csv"]) > 4 * limit  # only the test split is cut
+    evaluated = _run("evaluate", old)
+    assert evaluated[0] == 0, evaluated[2]
+    argv = [*base, "--overwrite", "--random-state", "7"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_IN_A_CHILD, f"{how}={limit}", *map(str, argv)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if how == "kill-after-swap":
+            while (line := child.stdout.readline()) and line.strip() != "swapped":
+                pass
+            assert line.strip() == "swapped", child.stderr.read()
+            child.kill()  # SIGKILL: no cleanup runs in the child
+        _, err = child.communicate(timeout=300)
+    finally:
+        child.kill()
+        child.wait()
+    after = _files(old)
+    if how == "fsize":  # the old model and every file of it, as they were
+        assert child.returncode == 1, err
+        assert err.splitlines()[-1].startswith("skimdb train: error: "), err
+        assert after == before
+        assert _run("evaluate", old) == evaluated
+    else:  # the new model, complete with its own files
+        assert set(after) == set(before)
+        assert after["test.csv"] != before["test.csv"]  # random state 7's split
+        info = json.loads(after["training.json"])
+        assert info["random_state"] == 7
+        status, out, err = _run("evaluate", old)
+        assert status == 0, err
+        assert out.splitlines()[0].startswith("reviews: 16 (the saved test split")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")] or (
+        how == "kill-after-swap"  # a killed save's leftovers go at the next save
+    )

@@ -10,7 +10,6 @@ from skimdb import PRESETS
 from skimdb.cli import _reports as reports
 from skimdb.cli._files import (
     TEST_SPLIT_FILE,
-    TRAINING_FILE,
     UserError,
     check_data_home,
     check_output,
@@ -150,14 +149,15 @@ def train(args):
     model.set_params(clf__verbose=0)
     proba, y_pred = _predict(model, X_test)
     reports.print_training(model, len(y_train), len(y_test), y_test, proba, y_pred)
-    save_model(model, output, overwrite=args.overwrite)
-    for name in (TRAINING_FILE, TEST_SPLIT_FILE):  # a --csv model's, overwritten
-        (output / name).unlink(missing_ok=True)
-    saved = [f"the model in {output}{os.sep}"]
-    saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
-    if not args.no_plots:
-        saved += reports.save_training_plots(model, y_test, proba, output)
-    reports.print_saved(saved)
+
+    def beside(folder):  # in the new folder, swapped in with the model
+        saved = [reports.write_history(model[-1].history_, folder / "history.csv")]
+        if not args.no_plots:
+            saved += reports.save_training_plots(model, y_test, proba, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    reports.print_saved([f"the model in {output}{os.sep}", *saved])
     return 0
 
 
@@ -215,13 +215,6 @@ def _train_csv(args, given):
     reports.print_csv_training(
         model, len(y_train), [str(v) for v in y_test], y_pred, names
     )
-    save_model(model, output, overwrite=args.overwrite)
-    saved = [f"the model in {output}{os.sep}"]
-    saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
-    saved.append(
-        write_csv(output / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
-                  args.label_column)
-    )  # fmt: skip
     info = {
         "csv": str(path),
         "text_column": args.text_column,
@@ -231,10 +224,20 @@ def _train_csv(args, given):
         "n_rows": len(labels),
         "classes": names,
     }
-    saved.append(write_training(output, info))
-    if not args.no_plots:
-        saved += reports.save_history_plot(model, output)
-    reports.print_saved(saved)
+
+    def beside(folder):  # in the new folder, swapped in with the model
+        saved = [
+            reports.write_history(model[-1].history_, folder / "history.csv"),
+            write_csv(folder / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
+                      args.label_column),
+            write_training(folder, info),
+        ]  # fmt: skip
+        if not args.no_plots:
+            saved += reports.save_history_plot(model, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    reports.print_saved([f"the model in {output}{os.sep}", *saved])
     return 0
 
 

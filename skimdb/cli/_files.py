@@ -171,15 +171,28 @@ def write_training(folder, info):
     return path
 
 
-def save_model(model, folder, *, overwrite=False):
+def save_model(model, folder, *, overwrite=False, beside=None):
     """Save ``model`` into ``folder`` with :func:`skimdb.persistence.save`, replacing
-    the model there only with ``overwrite``."""
+    the model there only with ``overwrite``; return the paths of the files written.
+
+    ``beside(partial_folder)`` writes the files that go with the model (history,
+    plots, test split) and returns their paths: it runs before the new folder is
+    swapped in, so an interrupted or failed save keeps the old model with its own
+    files, and a finished one has all of them.
+    """
     from skimdb.persistence import save
 
+    names = []
+
+    def write_beside(tmp):
+        names.extend(Path(path).name for path in beside(tmp))
+
+    hook = None if beside is None else write_beside
     if overwrite and folder.is_dir() and any(folder.iterdir()):
-        save(model, folder, overwrite=True)
+        save(model, folder, overwrite=True, _beside=hook)
     else:
-        save(model, folder)
+        save(model, folder, _beside=hook)
+    return [folder / name for name in names]
 
 
 # -- reviews ---------------------------------------------------------------------------
