@@ -368,3 +368,69 @@ def test_a_failed_csv_overwrite_keeps_the_old_model_and_its_files(tmp_path, how)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")] or (
         how == "kill-after-swap"  # a killed save's leftovers go at the next save
     )
+
+
+# -- a malformed training.json beside a model: one line, whatever the command ----------
+
+_GOOD = {"text_column": "review", "label_column": "stars"}
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("[]", "it holds a JSON list, not an object"),
+        ('"review"', "it holds a JSON str, not an object"),
+        ("null", "it holds a JSON NoneType, not an object"),
+        ('{"label_column": "stars"}', "the field 'text_column' is missing"),
+        ('{"text_column": 3, "label_column": "stars"}',
+         "the field 'text_column' is int, not a string"),
+        ('{"text_column": ["a"], "label_column": "stars"}',
+         "the field 'text_column' is list, not a string"),
+        ('{"text_column": "", "label_column": "stars"}',
+         "the field 'text_column' is empty"),
+        (json.dumps({**_GOOD, "classes": [1, 3]}),
+         "the field 'classes' holds values that are not strings"),
+        (json.dumps({**_GOOD, "classes": "1,3"}),
+         "the field 'classes' is str, not a list"),
+        (json.dumps({**_GOOD, "random_state": True}),
+         "the field 'random_state' is bool, not an integer"),
+        (json.dumps({**_GOOD, "test_size": "0.2"}),
+         "the field 'test_size' is str, not a number"),
+        ("[" * 100_000 + "]" * 100_000, ""),
+        ('{"text_column": "rev', ""),
+        (b"\xff\xfe{}", ""),
+        (" " * (2 << 20), "more than 1048576"),
+    ],
+    ids=["list", "string", "null", "missing", "int", "list-field", "empty",
+         "int-classes", "str-classes", "bool", "str-number", "deep", "cut",
+         "not-utf8", "huge"],
+)  # fmt: skip
+def test_a_malformed_training_json_is_one_line(csv_model, tmp_path, content, reason):
+    import shutil
+
+    folder = shutil.copytree(csv_model[0], tmp_path / "m")
+    data = content if isinstance(content, bytes) else content.encode()
+    (folder / "training.json").write_bytes(data)
+    for argv in (("evaluate", folder), ("predict", folder, "superb"),
+                 ("explain", folder, "superb"), ("top-words", folder)):  # fmt: skip
+        status, out, err = _run(*argv)
+        assert (status, out) == (1, ""), (argv, err)
+        assert err.startswith(
+            f"skimdb {argv[0]}: error: cannot read {folder}/training.json: "
+        ), err
+        assert reason in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink"])
+def test_a_training_json_that_is_not_a_file_is_refused(csv_model, tmp_path, kind):
+    import os
+    import shutil
+
+    folder = shutil.copytree(csv_model[0], tmp_path / "m")
+    path = folder / "training.json"
+    target = path.rename(tmp_path / "elsewhere.json")
+    {"fifo": os.mkfifo, "folder": os.mkdir,
+     "symlink": lambda p: os.symlink(target, p)}[kind](path)  # fmt: skip
+    status, out, err = _run("evaluate", folder)  # a FIFO would block a reader
+    assert (status, out) == (1, "")
+    assert "training.json: not a regular file" in err

@@ -153,16 +153,63 @@ def _checked(model, source):
     return model
 
 
+#: The fields of :data:`TRAINING_FILE` and their JSON types; the first two are needed.
+_TRAINING_FIELDS = {
+    "text_column": (str, "a string"),
+    "label_column": (str, "a string"),
+    "csv": (str, "a string"),
+    "test_size": ((int, float), "a number"),
+    "random_state": (int, "an integer"),
+    "n_rows": (int, "an integer"),
+    "classes": (list, "a list"),
+}
+#: :data:`TRAINING_FILE` is a few hundred bytes; a larger one was not written by us.
+_MAX_TRAINING_BYTES = 1 << 20
+
+
 def read_training(folder):
     """What ``skimdb train --csv`` saved beside the model in ``folder``
-    (:data:`TRAINING_FILE`), or None for a model trained on IMDB."""
+    (:data:`TRAINING_FILE`), or None for a model trained on IMDB.
+
+    Anything but the JSON object it writes (not a regular file, over 1 MiB, not
+    JSON, a field of another type) is one :class:`UserError` naming the field.
+    """
     path = Path(folder) / TRAINING_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
+
+    def refuse(reason):
+        raise UserError(
+            f"cannot read {path}: {reason}; it is not what 'skimdb train --csv' "
+            "writes: train the model again, or restore the file"
+        )
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from exc
+        mode, size = os.lstat(path).st_mode, os.lstat(path).st_size
+        if not stat.S_ISREG(mode):
+            refuse("not a regular file (a link, folder, FIFO or device)")
+        if size > _MAX_TRAINING_BYTES:
+            refuse(f"{size} bytes, more than {_MAX_TRAINING_BYTES}")
+        info = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise UserError(f"cannot read {path}: {reason}") from None
+    if not isinstance(info, dict):
+        refuse(f"it holds a JSON {type(info).__name__}, not an object")
+    for i, (key, (kind, name)) in enumerate(_TRAINING_FIELDS.items()):
+        if key not in info:
+            if i < 2:
+                refuse(f"the field {key!r} is missing")
+            continue
+        value = info[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            refuse(f"the field {key!r} is {type(value).__name__}, not {name}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            refuse(f"the field {key!r} holds values that are not strings")
+    for key in ("text_column", "label_column"):
+        if not info[key]:
+            refuse(f"the field {key!r} is empty")
+    return info
 
 
 def write_training(folder, info):
