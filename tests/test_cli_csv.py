@@ -434,3 +434,84 @@ def test_a_training_json_that_is_not_a_file_is_refused(csv_model, tmp_path, kind
     status, out, err = _run("evaluate", folder)  # a FIFO would block a reader
     assert (status, out) == (1, "")
     assert "training.json: not a regular file" in err
+
+
+# -- mistakes: a model's own held-out split, never IMDB's ids read as its words -------
+
+
+def test_mistakes_of_a_csv_model_are_those_of_its_test_split(ratings_csv, tmp_path):
+    output = tmp_path / "weak"  # one epoch: it errs on some of its test split
+    status, _, err = _run(
+        "train", "--csv", ratings_csv, "--text-column", "review",
+        "--label-column", "stars", "-o", output, *FAST, "--epochs", "1",
+    )  # fmt: skip
+    assert status == 0, err
+    status, out, err = _run("mistakes", output, "--n", "1000", "--width", "0")
+    assert status == 0, err
+    with open(output / "test.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    model = load(output)
+    texts = [row["review"] for row in rows]
+    proba = model.predict_proba(texts)
+    predicted = model[-1].classes_[proba.argmax(axis=1)]
+    wrong = [i for i, row in enumerate(rows) if int(row["stars"]) != predicted[i]]
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{len(wrong)} mistakes among the first 48 reviews of the saved test split "
+        f"{output}/test.csv (accuracy {1 - len(wrong) / 48:.4f})"
+    )
+    evaluated = _run("evaluate", output)[1]
+    assert _number(evaluated, "accuracy:") == pytest.approx(
+        1 - len(wrong) / 48, abs=1e-4
+    )
+    headers = [line for line in lines if line.startswith("review ")]
+    assert len(headers) == len(wrong) > 0
+    for header, i in zip(headers, wrong, strict=True):
+        c = list(model[-1].classes_).index(predicted[i])
+        assert header == (
+            f"review {i}: true {rows[i]['stars']}, predicted {predicted[i]} "
+            f"(probability {proba[i, c]:.4f})"
+        )  # the labels themselves: no "P(pos)", no "neg"/"pos"
+        text = lines[lines.index(header) + 1]
+        assert text == " ".join(texts[i].split())  # the raw text, not decoded ids
+
+
+def test_mistakes_on_a_csv_file_and_its_first_n_rows(csv_model, tmp_path):
+    # a file that the model gets wholly wrong: every row is a mistake
+    rows = [("superb brilliant film", 1), ("awful terrible film", 9),
+            ("dull boring", 5), ("okay average", 3)]  # fmt: skip
+    path = _write(tmp_path / "wrong.csv", rows)
+    status, out, err = _run("mistakes", csv_model[0], "--csv", path, "--n", "3")
+    assert status == 0, err
+    assert out.splitlines()[0] == (
+        f"3 mistakes among the first 3 reviews of --csv {path} (accuracy 0.0000)"
+    )
+    assert "review 0: true 1, predicted 9 (probability " in out
+    assert "okay average" not in out  # beyond --n
+    path = _write(tmp_path / "unknown.csv", [("superb film", 10)])
+    status, out, err = _run("mistakes", csv_model[0], "--csv", path)
+    assert (status, out) == (1, "")
+    assert "holds labels the model was not trained on: '10'" in err
+
+
+def test_mistakes_refuses_imdb_ids_for_a_learned_vocabulary(csv_model, tmp_path):
+    folder = tmp_path / "bare"  # the model without its test split
+    save(load(csv_model[0]), folder)
+    status, out, err = _run("mistakes", folder)
+    assert (status, out) == (1, "")
+    assert "vocabulary was learned from its own training texts" in err
+
+
+@pytest.mark.parametrize(
+    "classes", [[0, 1, 2], ["neg", "pos"], [1, 2], [-1, 1], ["0", "1", "2"]]
+)
+def test_mistakes_refuses_a_model_of_other_classes_than_imdbs(tmp_path, classes):
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier(strategy="prior").fit([[0]] * len(classes), classes)
+    joblib.dump(model, tmp_path / "model.joblib")
+    status, out, err = _run("mistakes", tmp_path, "--allow-pickle")
+    assert (status, out) == (1, "")
+    shown = ", ".join(repr(str(c)) for c in classes)
+    assert f"the model's classes are {shown}, not IMDB's 0 (neg) and 1 (pos)" in err

@@ -23,6 +23,7 @@ from skimdb.cli._files import (
     write_training,
 )
 from skimdb.cli._options import (
+    CLASS_NAMES,
     EXPERIMENT_DEFAULTS,
     EXPERIMENT_GRID,
     QUICK,
@@ -398,9 +399,31 @@ def top_words(args):
 
 
 def mistakes(args):
-    """The misclassified reviews among the first N of the test set, as words."""
+    """The misclassified reviews among the first N of the test set, as words; for
+    a model trained with ``--csv`` (or given ``--csv``), among those of its file."""
+    model, info = _load(args)
+    if args.csv is not None or info is not None:
+        texts, y, source = _csv_reviews(args, info, labels=True)
+        names = reports.class_names(model, csv=info is not None)
+        texts, y = texts[: args.n], y[: args.n]
+        y_true = reports.true_names(y, names, source)
+        say(f"Predicting {len(texts)} reviews of {source} ...")
+        proba, columns = _predict(model, texts)
+        wrong = [i for i, c in enumerate(columns) if names[c] != y_true[i]]
+        reports.print_mistakes(
+            wrong, [texts[i] for i in wrong], y_true, proba, args.width,
+            source=source, names=names, columns=columns,
+        )  # fmt: skip
+        return 0
+    _imdb_only(model, "mistakes")
+    classes = [str(c) for c in reports.final_step(model).classes_]
+    if classes != ["0", "1"]:
+        raise UserError(
+            f"the model's classes are {', '.join(map(repr, classes[:5]))}, not "
+            "IMDB's 0 (neg) and 1 (pos): give mistakes reviews of its own classes "
+            "with --csv PATH"
+        )
     check_data_home(args)
-    model = load_model(args.model, allow_pickle=args.allow_pickle)
     _, (X_test, y_test) = _load_imdb(args, _model_num_words(model), n_test=args.n)
     from skimdb import ReviewEncoder
     from skimdb.datasets import get_word_index
@@ -414,7 +437,8 @@ def mistakes(args):
     proba, columns = _predict(model, X_test)
     wrong = np.flatnonzero(columns != y_test)
     texts = encoder.inverse_transform([X_test[i] for i in wrong])
-    reports.print_mistakes(wrong, texts, y_test, proba, args.width)
+    y_true = [CLASS_NAMES[v] for v in y_test]
+    reports.print_mistakes(wrong, texts, y_true, proba, args.width)
     return 0
 
 

@@ -241,14 +241,26 @@ def print_top_words(tops, names, n_reviews, source, min_count):
             print(f"  {effect:+.4f}  {word}  (in {count} reviews)")
 
 
-def print_mistakes(wrong, texts, y_test, proba, width):
+def print_mistakes(wrong, texts, y_true, proba, width, *, source=None, names=None,
+                   columns=None):  # fmt: skip
+    """``skimdb mistakes``: a block per misclassified review. IMDB's (no
+    ``names``): its true label and P(pos); another model's: its true and
+    predicted labels and the predicted label's probability."""
+    where = "test reviews" if source is None else f"reviews of {source}"
     print(
-        f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
-        f"(accuracy {1 - len(wrong) / len(y_test):.4f})"
+        f"{len(wrong)} mistakes among the first {len(y_true)} {where} "
+        f"(accuracy {1 - len(wrong) / len(y_true):.4f})"
     )
     for i, text in zip(wrong, texts, strict=True):
         print()
-        print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i, 1]:.4f}")
+        if names is None:
+            print(f"review {i}: true {y_true[i]}, P(pos) = {proba[i, 1]:.4f}")
+        else:
+            c = columns[i]
+            print(
+                f"review {i}: true {y_true[i]}, predicted {names[c]} "
+                f"(probability {proba[i, c]:.4f})"
+            )
         print(shorten(text, width))
 
 
