@@ -1,9 +1,11 @@
 """What the command line reads and writes: model folders, review files, paths."""
 
+import contextlib
 import csv
 import io
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -242,49 +244,52 @@ def save_model(model, folder, *, overwrite=False, beside=None):
     return [folder / name for name in names]
 
 
-# -- reviews ---------------------------------------------------------------------------
+# -- reading input: bounded -----------------------------------------------------------
+
+#: The most characters one review (a line of --file, a CSV field) may hold.
+#: Tokenizing a text takes about 15 times its size in memory at its peak: a
+#: review of this size about 150 MB. A novel is under 2 million characters.
+MAX_REVIEW_CHARS = 10 * 2**20
+#: The most bytes ``predict`` and ``explain`` read (a --file, standard input):
+#: every review is held and encoded at once, about 1 GB at this size (some
+#: 50,000 reviews of IMDB's length); split a larger input.
+MAX_REVIEWS_BYTES = 64 * 2**20
+#: The most bytes of a CSV file (``--csv``, a saved test split): training holds
+#: every text and its encoding in memory, about 4 GB at this size (some 200,000
+#: reviews of IMDB's length).
+MAX_CSV_BYTES = 256 * 2**20
 
 
-def read_reviews(text, file):
-    """The reviews given as arguments, in ``file`` or on standard input.
+def _read_bounded(path, what, max_bytes):
+    """The bytes of the file at ``path``: a regular file, or a pipe (``<(cmd)``),
+    of at most ``max_bytes``. A device (``/dev/zero``), folder or socket is
+    refused before anything is read: it is no file of text, and may never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot read {what} {path}: {reason}") from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a device or socket"
+        raise UserError(f"cannot read {what} {path}: it is {kind}, not a file of text")
+    with os.fdopen(fd, "rb") as file:
+        return _read_at_most(file, f"{what} {path}", max_bytes)
 
-    Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
-    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
-    a review. The input must be UTF-8, on standard input as in a file.
-    """
-    if text and file:
-        raise UserError("give reviews as TEXT arguments or with --file, not both")
-    if text:
-        return list(text)
-    if file and file != "-":
-        try:
-            data, source = Path(file).read_bytes(), file
-        except OSError as exc:
-            raise UserError(f"cannot read reviews from {file}: {exc}") from exc
-    elif file == "-" or not sys.stdin.isatty():
-        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, to decode as a file
-        data, source = stream.read(), "standard input"
-    else:
+
+def _read_at_most(file, source, max_bytes):
+    try:
+        data = file.read(max_bytes + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot read {source}: {reason}") from None
+    if data is not None and len(data) > max_bytes:
         raise UserError(
-            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
-            "per line on standard input"
+            f"{source} holds more than {max_bytes:,} bytes, the most skimdb reads "
+            "at once (see 'Limits' in the command line guide); split it"
         )
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError(
-                f"cannot read reviews from {source}: not UTF-8 text (byte "
-                f"{data[exc.start]:#04x} at offset {exc.start})"
-            ) from None
-    lines = [line.removesuffix("\r") for line in data.split("\n")]
-    reviews = [line for line in lines if line.strip()]
-    if not reviews:
-        raise UserError("no review given: the input holds no non-blank line")
-    return reviews
-
-
-# -- CSV files of texts and labels ---------------------------------------------------
+    return data or b""
 
 
 def _decode_utf8(data, source):
@@ -299,73 +304,202 @@ def _decode_utf8(data, source):
         ) from None
 
 
+# -- reviews ---------------------------------------------------------------------------
+
+
+def read_reviews(text, file):
+    """The reviews given as arguments, in ``file`` or on standard input.
+
+    Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
+    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
+    a review. The input must be UTF-8, on standard input as in a file; a leading
+    byte-order mark is dropped. At most :data:`MAX_REVIEWS_BYTES` are read, each
+    review at most :data:`MAX_REVIEW_CHARS` characters.
+    """
+    if text and file:
+        raise UserError("give reviews as TEXT arguments or with --file, not both")
+    if text:
+        reviews, source = list(text), "the arguments"
+    else:
+        if file and file != "-":
+            data, source = _read_bounded(file, "--file", MAX_REVIEWS_BYTES), file
+        elif file == "-" or not sys.stdin.isatty():
+            stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes: decode as a file
+            source = "standard input"
+            data = _read_at_most(stream, source, MAX_REVIEWS_BYTES)
+        else:
+            raise UserError(
+                "no review given: pass TEXT arguments, --file PATH, or pipe one "
+                "review per line on standard input"
+            )
+        if isinstance(data, bytes):
+            data = _decode_utf8(data, f"reviews from {source}")
+        lines = [line.removesuffix("\r") for line in data.split("\n")]
+        reviews = [line for line in lines if line.strip()]
+    if not reviews:
+        raise UserError("no review given: the input holds no non-blank line")
+    for i, review in enumerate(reviews, start=1):
+        if len(review) > MAX_REVIEW_CHARS:
+            raise UserError(
+                f"review {i} of {source} has {len(review):,} characters, more than "
+                f"{MAX_REVIEW_CHARS:,} (see 'Limits' in the command line guide)"
+            )
+    return reviews
+
+
+# -- CSV files of texts and labels ---------------------------------------------------
+
+
 def read_csv(path, text_column, label_column=None, *, what="--csv"):
     """The texts (and labels) of a CSV file with a header row: (texts, labels).
 
-    Read with the standard library's :mod:`csv` (Excel's dialect: commas, quoted
-    fields may hold commas and line breaks). Every problem is one
-    :class:`UserError` naming the file: missing or unreadable, not UTF-8, empty,
-    no such column (naming those it has), no rows, a row whose text or label is
-    empty. ``labels`` is None without ``label_column``; labels that are all
-    integers (such as star ratings) become ints, so they sort as numbers.
+    Read with the standard library's :mod:`csv` (Excel's dialect, strictly:
+    commas, quoted fields may hold commas and line breaks). Every problem is one
+    :class:`UserError` naming the file: missing or unreadable, not a file of text
+    (a device), larger than :data:`MAX_CSV_BYTES`, not UTF-8, empty, no such
+    column (naming those it has) or two of that name, no rows, a row whose text
+    or label is empty, a field over :data:`MAX_REVIEW_CHARS` characters, a
+    quote never closed (naming the line where it opened). ``labels`` is None
+    without ``label_column``; see :func:`parse_labels` for their type.
     """
     path = expand(path, what)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UserError(f"cannot read {what} {path}: {reason}") from None
+    data = _read_bounded(path, what, MAX_CSV_BYTES)
     text = _decode_utf8(data, f"{what} {path}")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or not any(name.strip() for name in header):
-            raise UserError(
-                f"{what} {path} is empty: it needs a header row naming its columns, "
-                "then one row per review"
-            )
-        wanted = [("--text-column", text_column)]
-        if label_column is not None:
-            wanted.append(("--label-column", label_column))
-        positions = []
-        for flag, name in wanted:
-            if name not in header:
-                have = ", ".join(repr(column) for column in header)
-                raise UserError(
-                    f"{what} {path} has no column {name!r} ({flag}); its columns "
-                    f"are {have}"
-                )
-            positions.append(header.index(name))
-        texts, labels = [], []
-        for row in reader:
-            if not any(field.strip() for field in row):
-                continue  # a blank line
-            values = [row[i] if i < len(row) else "" for i in positions]
-            for (flag, name), value in zip(wanted, values, strict=True):
-                if not value.strip():
-                    raise UserError(
-                        f"{what} {path}, line {reader.line_num}: the column {name!r} "
-                        f"({flag}) is empty; fill it in or remove the row"
-                    )
-            texts.append(values[0])
-            if label_column is not None:
-                labels.append(values[1].strip())
-    except csv.Error as exc:
+    del data
+    source = f"{what} {path}"
+    rows = csv_rows(io.StringIO(text, newline=""), source)
+    header = next(rows, None)
+    if header is None or not any(name.strip() for name in header[1]):
         raise UserError(
-            f"{what} {path}, line {reader.line_num}: not a valid CSV file: {exc}"
-        ) from None
+            f"{source} is empty: it needs a header row naming its columns, then one "
+            "row per review"
+        )
+    header = header[1]
+    wanted = [("--text-column", text_column)]
+    if label_column is not None:
+        wanted.append(("--label-column", label_column))
+    positions = [_column(header, name, flag, source) for flag, name in wanted]
+    texts, labels = [], []
+    for line, row in rows:
+        if not any(field.strip() for field in row):
+            continue  # a blank line
+        values = [row[i] if i < len(row) else "" for i in positions]
+        for (flag, name), value in zip(wanted, values, strict=True):
+            if not value.strip():
+                raise UserError(
+                    f"{source}, line {line}: the column {name!r} ({flag}) is "
+                    "empty; fill it in or remove the row"
+                )
+        texts.append(values[0])
+        if label_column is not None:
+            labels.append(values[1].strip())
     if not texts:
-        raise UserError(f"{what} {path} holds no rows below its header row")
+        raise UserError(f"{source} holds no rows below its header row")
     if label_column is None:
         return texts, None
-    return texts, _int_labels_or_str(labels)
+    return texts, parse_labels(labels)
 
 
-def _int_labels_or_str(labels):
+def csv_rows(lines, source):
+    """The rows of the CSV text ``lines`` (an iterable of lines, such as an open
+    file): (the line the row starts on, its fields), lazily.
+
+    Strict Excel dialect; a field is at most :data:`MAX_REVIEW_CHARS`
+    characters. A malformed row is one :class:`UserError` naming ``source`` and
+    the line where that row starts: for a quote never closed, where it opened.
+    """
+    with _field_size_limit(MAX_REVIEW_CHARS):
+        reader = csv.reader(lines, strict=True)
+        start = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise UserError(
+                    _csv_error(source, start, reader.line_num, exc)
+                ) from None
+            yield start, row
+            start = reader.line_num + 1
+
+
+def _csv_error(source, start, end, exc):
+    message = str(exc)
+    if "field larger than field limit" in message:
+        return (
+            f"{source}, line {start}: a field holds more than {MAX_REVIEW_CHARS:,} "
+            "characters, the longest review skimdb reads (see 'Limits' in the "
+            "command line guide)"
+        )
+    if "unexpected end of data" in message:
+        return (
+            f"{source}, line {start}: a quoted field opens on this line and is "
+            "never closed (its quote runs to the end of the file); close it, or "
+            'double each quote inside a field ("")'
+        )
+    where = f"line {start}" if start == end else f"the row of lines {start}-{end}"
+    return f"{source}, {where}: not a valid CSV file: {message}"
+
+
+@contextlib.contextmanager
+def _field_size_limit(limit):
+    """csv's field limit (131,072 characters by default) set to ``limit``, then
+    restored: it is the module's global."""
+    previous = csv.field_size_limit(limit)
     try:
-        return [int(label) for label in labels]
-    except ValueError:
-        return labels
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _column(header, name, flag, source):
+    """The position of the column ``name`` in ``header``: there must be one."""
+    found = [i for i, column in enumerate(header) if column == name]
+    if not found:
+        have = ", ".join(repr(column) for column in header)
+        raise UserError(
+            f"{source} has no column {name!r} ({flag}); its columns are {have}"
+        )
+    if len(found) > 1:
+        where = ", ".join(str(i + 1) for i in found)
+        raise UserError(
+            f"{source} has {len(found)} columns named {name!r} ({flag}): columns "
+            f"{where}; rename all but one"
+        )
+    return found[0]
+
+
+#: An integer label as written once: ASCII digits, an optional minus, no leading
+#: zero, within int64 (what a network's targets hold).
+_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+
+
+def parse_labels(labels):
+    """``labels`` (strings) as ints when every one is an integer written in its
+    one canonical way (``10``, ``-1``), else unchanged.
+
+    Strict because :func:`int` also reads ``1_0``, ``+10``, ``010``, `` 10`` and
+    non-ASCII digits, which would merge labels that differ; an integer beyond
+    int64 (a 30-digit id) is no number a network's targets can hold. Either way
+    the labels stay strings: each distinct one is a class.
+
+    Examples
+    --------
+    >>> parse_labels(["10", "-1", "7"])
+    [10, -1, 7]
+    >>> parse_labels(["10", "1_0"])
+    ['10', '1_0']
+    """
+    parsed = []
+    for label in labels:
+        if not _INT_LABEL.fullmatch(label) or label == "-0":
+            return labels
+        value = int(label)
+        if not -(2**63) <= value < 2**63:
+            return labels
+        parsed.append(value)
+    return parsed
 
 
 def write_csv(path, texts, labels, text_column, label_column):

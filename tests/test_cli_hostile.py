@@ -1,0 +1,244 @@
+"""The command line against hostile or careless input: devices and endless
+streams, huge reviews, malformed CSV files, terminal escapes, broken pipes."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_cli import FAST as IMDB_FAST
+from test_cli import (
+    _isolated,  # noqa: F401  (no real data, cache or download)
+    _run,
+    _stdin_bytes,
+    _write_tiny_home,
+)
+from test_cli_csv import FAST, _ratings, _write
+
+from skimdb.cli import _files
+from skimdb.cli._files import UserError, parse_labels, read_csv
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return _write_tiny_home(tmp_path_factory.mktemp("data") / "imdb")
+
+
+@pytest.fixture(scope="module")
+def model(home, tmp_path_factory):
+    """A model folder ``skimdb train`` saved from the tiny IMDB."""
+    output = tmp_path_factory.mktemp("model") / "m"
+    status, _, err = _run("train", "--data-home", home, "-o", output, "--no-plots",
+                          "--no-download", *IMDB_FAST)  # fmt: skip
+    assert status == 0, err
+    return output
+
+
+def _skimdb(*argv, env=None, **kwargs):
+    """``python -m skimdb ARGV`` in a child process (bytes out)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "PYTHONPATH": root, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "skimdb", *map(str, argv)], capture_output=True,
+        env=env, timeout=120, **kwargs,
+    )  # fmt: skip
+
+
+# -- class 10: CSV files read strictly -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header, name, columns",
+    [
+        ("review,stars,review", "review", "1, 3"),
+        ("stars,review,stars", "stars", "1, 3"),
+        ("review,review,review,stars", "review", "1, 2, 3"),
+    ],
+)
+def test_a_column_named_twice_is_refused(tmp_path, header, name, columns):
+    path = tmp_path / "r.csv"
+    path.write_text(header + "\n" + "a,1,b,2\n" * 4)
+    flag = "--text-column" if name == "review" else "--label-column"
+    with pytest.raises(UserError) as info:
+        read_csv(path, "review", "stars")
+    assert str(info.value) == (
+        f"--csv {path} has {len(columns.split(','))} columns named {name!r} "
+        f"({flag}): columns {columns}; rename all but one"
+    )
+
+
+def test_other_repeated_columns_do_not_matter(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("note,review,note,stars\nx,good,y,1\nx,bad,y,2\n")
+    assert read_csv(path, "review", "stars") == (["good", "bad"], [1, 2])
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["10", "1_0"], ["10", "+10"], ["10", "010"], ["10", "\u0661\u0660"],
+        ["0", "-0"], ["10", "10.0"], ["7", "\uff17"], ["1", "1e0"],
+        ["123456789012345678901234567890", "1"], ["9223372036854775808", "1"],
+    ],
+)  # fmt: skip
+def test_labels_that_differ_stay_different_classes(tmp_path, labels):
+    path = _write(tmp_path / "r.csv", [(f"text {i}", v) for i, v in enumerate(labels)])
+    _, read = read_csv(path, "review", "stars")
+    assert read == labels  # not integers: int() would merge or overflow them
+
+
+def test_labels_written_as_integers_become_ints(tmp_path):
+    labels = ["10", "-3", "0", "9223372036854775807", "-9223372036854775808"]
+    path = _write(tmp_path / "r.csv", [(f"text {i}", v) for i, v in enumerate(labels)])
+    assert read_csv(path, "review", "stars")[1] == [int(v) for v in labels]
+
+
+@given(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=8))
+def test_parse_labels_never_merges_two_labels(labels):
+    parsed = parse_labels(labels)
+    assert len(set(parsed)) == len(set(labels))
+    assert [str(v) for v in parsed] == labels  # ints only where written canonically
+
+
+def test_a_30_digit_label_trains_as_a_class(tmp_path):
+    rows = [(text, "123456789012345678901234567890" if stars > 4 else "1")
+            for text, stars in _ratings(80)]  # fmt: skip
+    path = _write(tmp_path / "r.csv", rows)
+    status, out, err = _run(
+        "train", "--csv", path, "--text-column", "review", "--label-column",
+        "stars", "-o", tmp_path / "m", *FAST, "--epochs", "2",
+    )  # fmt: skip
+    assert status == 0, err
+    assert "classes: 1, 123456789012345678901234567890" in out
+
+
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        ('review,stars\nok,1\n"never closed,2\nfine,3\nalso fine,4\n', 3),
+        ('review,stars\n"a\nb",1\nok,2\nbad,"3\nlast,4\n', 5),
+        ('review,stars\nok,1\nfine,2\nlast,"4\n', 4),
+        ('"review,stars\nok,1\n', 1),
+    ],
+    ids=["text", "after-a-multiline-row", "last-label", "header"],
+)
+def test_an_unclosed_quote_names_the_line_it_opened_on(tmp_path, content, line):
+    path = tmp_path / "r.csv"
+    path.write_text(content)
+    with pytest.raises(UserError) as info:
+        read_csv(path, "review", "stars")
+    assert str(info.value).startswith(
+        f"--csv {path}, line {line}: a quoted field opens on this line and is "
+        "never closed"
+    )
+
+
+def test_a_stray_character_after_a_quote_names_its_row(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('review,stars\nok,1\n"multi\nline" junk,2\n')
+    with pytest.raises(UserError, match=r"the row of lines 3-4: not a valid CSV"):
+        read_csv(path, "review", "stars")
+
+
+def test_quotes_inside_fields_still_read(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('review,stars\nhe said "hi" twice,1\n"x ""y"", z",2\n')
+    assert read_csv(path, "review", "stars")[0] == ['he said "hi" twice', 'x "y", z']
+
+
+# -- class 5: input read within bounds -------------------------------------------------
+
+
+def test_a_200_kb_review_is_read_from_a_csv_and_a_file(model, tmp_path):
+    review = "superb " * 30_000  # 210,000 characters: over csv's default limit
+    path = _write(tmp_path / "r.csv", [(review, 1), ("awful", 0)])
+    assert read_csv(path, "review", "stars")[0][0] == review
+    (tmp_path / "r.txt").write_text(review + "\nawful\n")
+    status, out, err = _run("predict", model, "-f", tmp_path / "r.txt")
+    assert status == 0, err
+    assert [row.split("\t")[0] for row in out.splitlines()[1:]] == ["pos", "neg"]
+
+
+def test_a_review_over_the_limit_is_refused(model, tmp_path, monkeypatch):
+    monkeypatch.setattr(_files, "MAX_REVIEW_CHARS", 1000)
+    path = _write(tmp_path / "r.csv", [("ok", 1), ("x" * 1001, 2)])
+    with pytest.raises(UserError, match=r", line 3: a field holds more than 1,000"):
+        read_csv(path, "review", "stars")
+    (tmp_path / "r.txt").write_text("fine\n" + "superb " * 200 + "\n")
+    status, out, err = _run("predict", model, "-f", tmp_path / "r.txt")
+    assert (status, out) == (1, "")
+    assert "review 2 of " in err and "has 1,400 characters, more than 1,000" in err
+    assert _run("predict", model, "x" * 1000)[0] == 0
+
+
+@pytest.mark.parametrize("what", ["csv", "file", "stdin"])
+def test_an_input_over_the_limit_is_refused(model, tmp_path, monkeypatch, what):
+    monkeypatch.setattr(_files, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(_files, "MAX_REVIEWS_BYTES", 100)
+    data = b"review,stars\n" + b"superb film,1\n" * 8  # 125 bytes
+    (tmp_path / "big").write_bytes(data)
+    if what == "csv":
+        argv = ("evaluate", model, "--csv", tmp_path / "big")
+    elif what == "file":
+        argv = ("predict", model, "-f", tmp_path / "big")
+    else:
+        _stdin_bytes(monkeypatch, data)
+        argv = ("predict", model)
+    status, out, err = _run(*argv)
+    assert (status, out) == (1, "")
+    assert "holds more than 100 bytes, the most skimdb reads at once" in err
+    assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("train", "--csv", "{dev}", "-o", "{tmp}/m"),
+        ("evaluate", "{model}", "--csv", "{dev}"),
+        ("top-words", "{model}", "--csv", "{dev}"),
+        ("mistakes", "{model}", "--csv", "{dev}"),
+        ("predict", "{model}", "--file", "{dev}"),
+        ("explain", "{model}", "--file", "{dev}"),
+    ],
+)
+@pytest.mark.parametrize("dev", ["/dev/zero", "/dev/urandom", "/dev/null", "."])
+def test_a_device_or_folder_is_no_file_of_text(model, tmp_path, argv, dev):
+    argv = [a.format(dev=dev, tmp=tmp_path, model=model) for a in argv]
+    status, out, err = _run(*argv)
+    assert (status, out) == (1, ""), err
+    kind = "a folder" if dev == "." else "a device or socket"
+    assert f"{dev}: it is {kind}, not a file of text" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_endless_standard_input_is_refused_in_a_bounded_read(model):
+    with open("/dev/zero", "rb") as zeros:
+        result = _skimdb("predict", model, stdin=zeros)
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert result.stderr.decode().endswith(
+        f"holds more than {_files.MAX_REVIEWS_BYTES:,} bytes, the most skimdb reads "
+        "at once (see 'Limits' in the command line guide); split it\n"
+    )
+
+
+def test_pipes_still_work_on_stdin_and_as_a_file(model, tmp_path):
+    child = _skimdb("predict", model, input=b"superb\nawful\n")
+    assert child.returncode == 0, child.stderr
+    assert len(child.stdout.splitlines()) == 3
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def write():
+        with open(fifo, "wb") as file:
+            file.write(b"superb\nawful\nmoving\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    status, out, err = _run("predict", model, "--file", fifo)
+    writer.join()
+    assert status == 0, err
+    assert len(out.splitlines()) == 4
