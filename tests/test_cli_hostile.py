@@ -20,6 +20,7 @@ from test_cli_csv import FAST, _ratings, _write
 
 from skimdb.cli import _files
 from skimdb.cli._files import UserError, parse_labels, read_csv
+from skimdb.cli._reports import _ESCAPES, printable
 
 
 @pytest.fixture(scope="module")
@@ -242,3 +243,101 @@ def test_pipes_still_work_on_stdin_and_as_a_file(model, tmp_path):
     writer.join()
     assert status == 0, err
     assert len(out.splitlines()) == 4
+
+
+# -- class 6: no terminal escapes reach the output -------------------------------------
+
+#: What a terminal acts on; only a line's end (and a TSV tab) may be printed raw.
+_RAW = {chr(code) for code in _ESCAPES} - {"\n", "\t"}
+#: Hostile words of each class: a terminal reset, colour and erase sequences,
+#: a bell, a carriage return, a C1 CSI, a right-to-left override, a NUL.
+HOSTILE = {
+    "good\x1b[2J": ["\x1bc", "\x1b[31mred", "bell\x07", "\x1b]0;title\x07"],
+    "bad\x07": ["over\rwrite", "\x9b2j", "\u202egnp", "nul\x00l"],
+}
+
+
+def _unescape(field):
+    """The inverse of ``printable(field, tsv=True)``."""
+    import re
+
+    named = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
+    return re.sub(
+        r"\\(x[0-9a-f]{2}|u[0-9a-f]{4}|[tnr\\])",
+        lambda m: named.get(m[1]) or chr(int(m[1][1:], 16)),
+        field,
+    )
+
+
+def _assert_safe(text):
+    found = sorted({c for c in text if c in _RAW})
+    assert not found, found
+
+
+@given(st.text())
+def test_printable_escapes_every_control_and_reads_back(text):
+    shown = printable(text, tsv=True)
+    _assert_safe(shown)
+    assert "\n" not in shown and "\t" not in shown
+    assert _unescape(shown) == text
+    _assert_safe(printable(text))
+
+
+@pytest.fixture(scope="module")
+def hostile_model(tmp_path_factory):
+    import numpy as np
+    from test_cli import NEUTRAL
+
+    rng = np.random.RandomState(0)
+    rows = []
+    for i in range(120):
+        label = list(HOSTILE)[i % 2]
+        words = list(rng.choice(HOSTILE[label], 2)) + list(rng.choice(NEUTRAL, 4))
+        rng.shuffle(words)
+        rows.append((" ".join(words), label))
+    folder = tmp_path_factory.mktemp("hostile")
+    path = _write(folder / "hostile.csv", rows, header=("text", "label"))
+    status, _, err = _run("train", "--csv", path, "-o", folder / "m", *FAST)
+    assert status == 0, err
+    return folder / "m", path
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("top-words", "{m}", "--min-count", "2"),
+        ("explain", "{m}", "a \x1bc \x1b[31mred film\x07", "over\rwrite \u202egnp"),
+        ("explain", "{m}", "--format", "tsv", "\x1bc bell\x07", "\x9b2j nul\x00l"),
+        ("predict", "{m}", "\x1b]0;title\x07 \x1bc", "over\rwrite\x07"),
+        ("evaluate", "{m}"),
+        ("mistakes", "{m}", "--csv", "{csv}"),
+        ("evaluate", "{m}", "--csv", "{m}/no\x1b[2Jsuch.csv"),
+    ],
+    ids=["top-words", "explain", "explain-tsv", "predict", "evaluate", "mistakes",
+         "error"],
+)  # fmt: skip
+def test_no_control_character_is_printed(hostile_model, argv):
+    folder, path = hostile_model
+    argv = [a.format(m=folder, csv=path) for a in argv]
+    status, out, err = _run(*argv)
+    assert status == (1 if argv[-1].endswith("such.csv") else 0), err
+    _assert_safe(out)
+    _assert_safe(err)
+    if argv[0] == "top-words":  # the hostile words, shown escaped
+        assert "\\x1bc" in out and "bell\\x07" in out and "\\u202egnp" in out
+        assert "toward good\\x1b[2J:" in out and "toward bad\\x07:" in out
+    if argv[0] == "predict":
+        assert out.splitlines()[1].endswith("\\x1b]0;title\\x07 \\x1bc")
+
+
+def test_explain_tsv_fields_read_back_exactly(hostile_model):
+    folder, _ = hostile_model
+    status, out, err = _run("explain", folder, "--format", "tsv", "--n", "10",
+                            "\x1bc bell\x07 back\\slash \u202egnp")  # fmt: skip
+    assert status == 0, err
+    rows = [line.split("\t") for line in out.splitlines()[1:]]
+    assert all(len(row) == 6 for row in rows)
+    labels = {_unescape(row[1]) for row in rows}
+    words = {_unescape(row[4]) for row in rows}
+    assert labels <= set(HOSTILE)
+    assert {"\x1bc", "bell\x07", "\u202egnp"} <= words

@@ -56,5 +56,5 @@ def main(argv=None):
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        say(f"skimdb {args.command}: error: {message}")
+        say(f"skimdb {args.command}: error: {message}")  # escaped: a path may hold ESC
         return 1

@@ -517,7 +517,8 @@ def experiments(args):
         search.fit(X_train, y_train)
 
     rows = reports.search_rows(search.cv_results_, EXPERIMENT_GRID)
-    print(f"scoring: {args.scoring}, {settings['cv']}-fold cross-validation")
+    print(f"scoring: {reports.printable(args.scoring)}, {settings['cv']}-fold "
+          "cross-validation")  # fmt: skip
     reports.print_table(rows)
     output.mkdir(parents=True, exist_ok=True)
     saved = [reports.write_rows(rows, output / "experiments.csv")]
