@@ -38,13 +38,13 @@ def model(home, tmp_path_factory):
     return output
 
 
-def _skimdb(*argv, env=None, **kwargs):
+def _skimdb(*argv, env=None, timeout=120, **kwargs):
     """``python -m skimdb ARGV`` in a child process (bytes out)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": root, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "skimdb", *map(str, argv)], capture_output=True,
-        env=env, timeout=120, **kwargs,
+        env=env, timeout=timeout, **kwargs,
     )  # fmt: skip
 
 
@@ -341,3 +341,79 @@ def test_explain_tsv_fields_read_back_exactly(hostile_model):
     words = {_unescape(row[4]) for row in rows}
     assert labels <= set(HOSTILE)
     assert {"\x1bc", "bell\x07", "\u202egnp"} <= words
+
+
+# -- class 11: a byte-order mark, a closed pipe, the user's TensorFlow log level -------
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_byte_order_mark_is_dropped_from_the_reviews(model, tmp_path, monkeypatch,
+                                                       newline, how):  # fmt: skip
+    data = b"\xef\xbb\xbfsuperb film" + newline + b"awful film" + newline
+    if how == "file":
+        (tmp_path / "r.txt").write_bytes(data)
+        argv = ("predict", model, "-f", tmp_path / "r.txt", "--width", "0")
+    else:
+        _stdin_bytes(monkeypatch, data)
+        argv = ("predict", model, "--width", "0")
+    status, out, err = _run(*argv)
+    assert status == 0, err
+    reviews = [line.split("\t")[2] for line in out.splitlines()[1:]]
+    assert reviews == ["superb film", "awful film"]
+    # one inside a review is text (a zero-width no-break space), kept
+    _stdin_bytes(monkeypatch, "awful \ufefffilm\n".encode())
+    assert _run("predict", model, "--width", "0")[1].endswith("awful \ufefffilm\n")
+
+
+@pytest.mark.parametrize(
+    "argv", [("predict",), ("explain", "--format", "tsv"), ("explain",)]
+)
+def test_a_closed_pipe_ends_the_command_quietly(model, tmp_path, argv):
+    lines = 3000 if argv[0] == "predict" else 300  # output beyond a pipe's buffer
+    (tmp_path / "r.txt").write_text("superb film and a moving plot\n" * lines)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "skimdb", argv[0], model, *argv[1:], "-f",
+         tmp_path / "r.txt"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": root},
+    )  # fmt: skip
+    assert child.stdout.readline()  # like head -1: one line, then close
+    child.stdout.close()
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 141, err  # a filter killed by SIGPIPE, as shells say
+    assert err == b""
+
+
+def test_the_users_log_level_filters_tensorflows_start_up_lines(capfd):
+    from skimdb.cli._quiet import _native_stderr_filtered
+
+    lines = [
+        b"WARNING: All log messages before absl::InitializeLog() is called ...\n",
+        b"I0000 00:00:1.0   11 cudart_stub.cc:31] Could not find cuda drivers\n",
+        b"I0000 00:00:1.1   11 cpu_feature_guard.cc:227] This TensorFlow binary\n",
+        b"To enable the following instructions: AVX2 FMA\n",  # continues the I line
+        b"E0000 00:00:1.2   11 cuda_platform.cc:52] failed call to cuInit\n",
+        b"F0000 00:00:1.3   11 fatal.cc:1] the end\n",
+    ]
+    for level, shown in ((None, []), (3, [5]), (2, [4, 5]), (1, [0, 4, 5]),
+                         (0, [0, 1, 2, 3, 4, 5])):  # fmt: skip
+        with _native_stderr_filtered(level):
+            for line in lines:
+                os.write(2, line)
+        assert capfd.readouterr().err.encode() == b"".join(lines[i] for i in shown)
+
+
+def test_a_user_level_of_3_keeps_every_tensorflow_line_off(home, tmp_path):
+    result = _skimdb(
+        "train", "--data-home", home, "-o", tmp_path / "m", "--no-plots",
+        "--epochs", "1", "--verbose", "0", "--num-words", "30",
+        env={"TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    err = result.stderr.decode().splitlines()
+    assert err == [
+        "Loading the IMDB reviews (num_words=30) ...",
+        "Training on 80 reviews (0.2 held out for validation), 1 epochs ...",
+    ]
