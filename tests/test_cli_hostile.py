@@ -171,27 +171,44 @@ def test_a_review_over_the_limit_is_refused(model, tmp_path, monkeypatch):
     (tmp_path / "r.txt").write_text("fine\n" + "superb " * 200 + "\n")
     status, out, err = _run("predict", model, "-f", tmp_path / "r.txt")
     assert (status, out) == (1, "")
-    assert "review 2 of " in err and "has 1,400 characters, more than 1,000" in err
+    assert f"line 2 of reviews from {tmp_path / 'r.txt'} holds more than 1,000" in err
     assert _run("predict", model, "x" * 1000)[0] == 0
 
 
-@pytest.mark.parametrize("what", ["csv", "file", "stdin"])
-def test_an_input_over_the_limit_is_refused(model, tmp_path, monkeypatch, what):
+def test_a_csv_file_over_the_limit_is_refused(model, tmp_path, monkeypatch):
     monkeypatch.setattr(_files, "MAX_CSV_BYTES", 100)
-    monkeypatch.setattr(_files, "MAX_REVIEWS_BYTES", 100)
-    data = b"review,stars\n" + b"superb film,1\n" * 8  # 125 bytes
-    (tmp_path / "big").write_bytes(data)
-    if what == "csv":
-        argv = ("evaluate", model, "--csv", tmp_path / "big")
-    elif what == "file":
-        argv = ("predict", model, "-f", tmp_path / "big")
-    else:
-        _stdin_bytes(monkeypatch, data)
-        argv = ("predict", model)
-    status, out, err = _run(*argv)
+    (tmp_path / "big").write_bytes(b"review,stars\n" + b"superb film,1\n" * 8)
+    status, out, err = _run("evaluate", model, "--csv", tmp_path / "big")
     assert (status, out) == (1, "")
-    assert "holds more than 100 bytes, the most skimdb reads at once" in err
-    assert len(err.splitlines()) == 1
+    assert err == (
+        f"skimdb evaluate: error: --csv {tmp_path / 'big'} holds more than 100 "
+        "bytes, the most skimdb reads at once (see 'Limits' in the command line "
+        "guide); split it\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["predict", "explain"])
+def test_reviews_stream_in_batches(model, tmp_path, monkeypatch, command):
+    lines = [f"{'superb' if i % 3 else 'awful'} film number {i}" for i in range(10)]
+    (tmp_path / "r.txt").write_text("\n".join(lines) + "\n")
+    tsv = ("--format", "tsv") if command == "explain" else ()
+    whole = _run(command, model, "-f", tmp_path / "r.txt", *tsv)
+    assert whole[0] == 0, whole[2]
+    monkeypatch.setattr(_files, "BATCH_REVIEWS", 3)
+    assert _run(command, model, "-f", tmp_path / "r.txt", *tsv) == whole
+    # a fault further on: the batches before it are already printed, then it
+    data = ("\n".join(lines[:6]) + "\n").encode() + b"caf\xe9\n"
+    _stdin_bytes(monkeypatch, data)
+    status, out, err = _run(command, model, *tsv)
+    assert status == 1
+    rows = out.splitlines()[1:]
+    assert out == whole[1][: len(out)] and rows
+    if command == "predict":
+        assert len(rows) == 6
+    else:
+        assert {row.split("\t")[0] for row in rows} == {str(i) for i in range(1, 7)}
+    offset = data.index(b"\xe9")
+    assert err.endswith(f"(byte 0xe9 at offset {offset}); save it as UTF-8\n")
 
 
 @pytest.mark.parametrize(
@@ -220,9 +237,10 @@ def test_endless_standard_input_is_refused_in_a_bounded_read(model):
         result = _skimdb("predict", model, stdin=zeros)
     assert result.returncode == 1
     assert result.stdout == b""
-    assert result.stderr.decode().endswith(
-        f"holds more than {_files.MAX_REVIEWS_BYTES:,} bytes, the most skimdb reads "
-        "at once (see 'Limits' in the command line guide); split it\n"
+    assert result.stderr.decode() == (
+        "skimdb predict: error: line 1 of reviews from standard input holds more "
+        f"than {_files.MAX_REVIEW_CHARS:,} characters, the longest review skimdb "
+        "reads (see 'Limits' in the command line guide)\n"
     )
 
 

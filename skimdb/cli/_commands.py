@@ -305,12 +305,14 @@ def evaluate(args):
 
 
 def predict(args):
-    """Label raw review text with a saved model."""
-    reviews = read_reviews(args.text, args.file)
+    """Label raw review text with a saved model, a batch of reviews at a time."""
+    batches = read_reviews(args.text, args.file)
     model, info = _load(args)
-    proba, columns = _predict(model, reviews)
     names = reports.class_names(model, csv=info is not None)
-    reports.print_predictions(reviews, proba, columns, args.width, names)
+    reports.print_predictions_header(names)
+    for reviews in batches:
+        proba, columns = _predict(model, reviews)
+        reports.print_predictions(reviews, proba, columns, args.width, names)
     return 0
 
 
@@ -351,20 +353,25 @@ def feature_names(model):
 
 def explain(args):
     """Each review's prediction and the words that moved it most."""
-    reviews = read_reviews(args.text, args.file)
+    batches = read_reviews(args.text, args.file)
     model, info = _load(args)
     from skimdb.inspection import explain_predictions
 
-    explanations = explain_predictions(
-        model, reviews, feature_names=feature_names(model)
-    )
-    _check_finite(np.array([e.probas for e in explanations]))
     names = reports.class_names(model, csv=info is not None)
     classes = list(reports.final_step(model).classes_)
-    labels = [names[classes.index(e.label)] for e in explanations]
-    reports.print_explanations(
-        reviews, explanations, labels, args.n, args.width, args.format
-    )
+    words = feature_names(model)
+    if args.format == "tsv":
+        reports.print_explanations_header()
+    start = 1
+    for reviews in batches:
+        explanations = explain_predictions(model, reviews, feature_names=words)
+        _check_finite(np.array([e.probas for e in explanations]))
+        labels = [names[classes.index(e.label)] for e in explanations]
+        reports.print_explanations(
+            reviews, explanations, labels, args.n, args.width, args.format,
+            start=start,
+        )  # fmt: skip
+        start += len(reviews)
     return 0
 
 

@@ -3,6 +3,7 @@
 import contextlib
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -250,20 +251,20 @@ def save_model(model, folder, *, overwrite=False, beside=None):
 #: Tokenizing a text takes about 15 times its size in memory at its peak: a
 #: review of this size about 150 MB. A novel is under 2 million characters.
 MAX_REVIEW_CHARS = 10 * 2**20
-#: The most bytes ``predict`` and ``explain`` read (a --file, standard input):
-#: every review is held and encoded at once, about 1 GB at this size (some
-#: 50,000 reviews of IMDB's length); split a larger input.
-MAX_REVIEWS_BYTES = 64 * 2**20
+#: ``predict`` and ``explain`` read their reviews in batches of at most this
+#: many reviews and characters, so an input of any length runs in bounded memory.
+BATCH_REVIEWS = 1000
+BATCH_CHARS = 16 * 2**20
 #: The most bytes of a CSV file (``--csv``, a saved test split): training holds
 #: every text and its encoding in memory, about 4 GB at this size (some 200,000
 #: reviews of IMDB's length).
 MAX_CSV_BYTES = 256 * 2**20
 
 
-def _read_bounded(path, what, max_bytes):
-    """The bytes of the file at ``path``: a regular file, or a pipe (``<(cmd)``),
-    of at most ``max_bytes``. A device (``/dev/zero``), folder or socket is
-    refused before anything is read: it is no file of text, and may never end."""
+def _open_text_file(path, what):
+    """``path`` opened for reading bytes: a regular file, or a pipe (``<(cmd)``).
+    A device (``/dev/zero``), folder or socket is refused before anything is
+    read: it is no file of text, and may never end."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as exc:
@@ -274,7 +275,13 @@ def _read_bounded(path, what, max_bytes):
         os.close(fd)
         kind = "a folder" if stat.S_ISDIR(mode) else "a device or socket"
         raise UserError(f"cannot read {what} {path}: it is {kind}, not a file of text")
-    with os.fdopen(fd, "rb") as file:
+    return os.fdopen(fd, "rb")
+
+
+def _read_bounded(path, what, max_bytes):
+    """The bytes of the text file at ``path`` (see :func:`_open_text_file`), of
+    at most ``max_bytes``."""
+    with _open_text_file(path, what) as file:
         return _read_at_most(file, f"{what} {path}", max_bytes)
 
 
@@ -308,43 +315,86 @@ def _decode_utf8(data, source):
 
 
 def read_reviews(text, file):
-    """The reviews given as arguments, in ``file`` or on standard input.
+    """The reviews given as arguments, in ``file`` or on standard input, in
+    batches (lists of at most :data:`BATCH_REVIEWS` reviews and
+    :data:`BATCH_CHARS` characters): the input is read as the batches are
+    taken, so it may be of any length.
 
     Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
     :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
     a review. The input must be UTF-8, on standard input as in a file; a leading
-    byte-order mark is dropped. At most :data:`MAX_REVIEWS_BYTES` are read, each
-    review at most :data:`MAX_REVIEW_CHARS` characters.
+    byte-order mark is dropped. A line is at most :data:`MAX_REVIEW_CHARS`
+    characters. An input without reviews is refused at once; a fault further
+    on (a bad byte, a line too long) when its batch is taken.
     """
     if text and file:
         raise UserError("give reviews as TEXT arguments or with --file, not both")
     if text:
-        reviews, source = list(text), "the arguments"
+        lines = iter(text)
+    elif file and file != "-":
+        lines = _read_lines(_open_text_file(file, "--file"), file)
+    elif file == "-" or not sys.stdin.isatty():
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes: decode as a file
+        lines = _read_lines(contextlib.nullcontext(stream), "standard input")
     else:
-        if file and file != "-":
-            data, source = _read_bounded(file, "--file", MAX_REVIEWS_BYTES), file
-        elif file == "-" or not sys.stdin.isatty():
-            stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes: decode as a file
-            source = "standard input"
-            data = _read_at_most(stream, source, MAX_REVIEWS_BYTES)
-        else:
-            raise UserError(
-                "no review given: pass TEXT arguments, --file PATH, or pipe one "
-                "review per line on standard input"
-            )
-        if isinstance(data, bytes):
-            data = _decode_utf8(data, f"reviews from {source}")
-        lines = [line.removesuffix("\r") for line in data.split("\n")]
-        reviews = [line for line in lines if line.strip()]
-    if not reviews:
+        raise UserError(
+            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
+            "per line on standard input"
+        )
+    batches = _batches(review for review in lines if review.strip())
+    first = next(batches, None)
+    if first is None:
         raise UserError("no review given: the input holds no non-blank line")
-    for i, review in enumerate(reviews, start=1):
-        if len(review) > MAX_REVIEW_CHARS:
-            raise UserError(
-                f"review {i} of {source} has {len(review):,} characters, more than "
-                f"{MAX_REVIEW_CHARS:,} (see 'Limits' in the command line guide)"
-            )
-    return reviews
+    return itertools.chain([first], batches)
+
+
+def _batches(reviews):
+    batch, size = [], 0
+    for review in reviews:
+        batch.append(review)
+        size += len(review)
+        if len(batch) >= BATCH_REVIEWS or size >= BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _read_lines(opened, name):
+    """The lines of the byte stream ``opened`` (a context manager), decoded; a
+    line of more than :data:`MAX_REVIEW_CHARS` characters is refused as soon as
+    that many bytes are read without its end."""
+    source = f"reviews from {name}"
+    limit = 4 * MAX_REVIEW_CHARS + 2  # UTF-8 takes at most 4 bytes a character
+    offset = 0
+    with opened as stream:
+        for number in itertools.count(1):
+            try:
+                raw = stream.readline(limit)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise UserError(f"cannot read {source}: {reason}") from None
+            if not raw:
+                return
+            start = 3 if offset == 0 and raw[:3] == b"\xef\xbb\xbf" else 0
+            try:
+                line = raw if isinstance(raw, str) else raw[start:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"cannot read {source}: not UTF-8 text (byte "
+                    f"{raw[start + exc.start]:#04x} at offset "
+                    f"{offset + start + exc.start}); save it as UTF-8"
+                ) from None
+            offset += len(raw)
+            line = line.removesuffix("\n").removesuffix("\r")
+            cut = len(raw) == limit and raw[-1:] not in (b"\n", "\n")
+            if len(line) > MAX_REVIEW_CHARS or cut:
+                raise UserError(
+                    f"line {number} of {source} holds more than "
+                    f"{MAX_REVIEW_CHARS:,} characters, the longest review skimdb "
+                    "reads (see 'Limits' in the command line guide)"
+                )
+            yield line
 
 
 # -- CSV files of texts and labels ---------------------------------------------------

@@ -195,11 +195,15 @@ def true_names(y, names, source):
     return y
 
 
+def print_predictions_header(names=CLASS_NAMES):
+    imdb = list(names) == list(CLASS_NAMES)
+    print(f"label\t{'P(pos)' if imdb else 'probability'}\treview")
+
+
 def print_predictions(reviews, proba, columns, width, names=CLASS_NAMES):
     """A row per review: label, P(pos) (for another model: the probability of its
     label), the review on one line."""
     imdb = list(names) == list(CLASS_NAMES)
-    print(f"label\t{'P(pos)' if imdb else 'probability'}\treview")
     names = [printable(name, tsv=True) for name in names]
     for text, p, column in zip(reviews, proba, columns, strict=True):
         shown = p[1] if imdb else p[column]
@@ -248,12 +252,16 @@ def print_csv_evaluation(source, y_true, proba, columns, names):
         print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
 
 
-def print_explanations(reviews, explanations, labels, n, width, format):
-    """``skimdb explain``: a block per review, or (``format="tsv"``) a row per word."""
-    if format == "tsv":
-        print("review\tlabel\tprobability\tdirection\tword\teffect")
+def print_explanations_header():
+    """The header row of ``skimdb explain --format tsv``."""
+    print("review\tlabel\tprobability\tdirection\tword\teffect")
+
+
+def print_explanations(reviews, explanations, labels, n, width, format, start=1):
+    """``skimdb explain``: a block per review, or (``format="tsv"``) a row per word;
+    the reviews are numbered from ``start``."""
     for i, (text, e, label) in enumerate(
-        zip(reviews, explanations, labels, strict=True), start=1
+        zip(reviews, explanations, labels, strict=True), start=start
     ):
         ways = (("toward", e.toward(n)), ("away", e.away(n)))
         if format == "tsv":
