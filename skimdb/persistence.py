@@ -133,7 +133,7 @@ class ModelFileError(ValueError):
     """
 
 
-def save(estimator, folder, *, overwrite=False):
+def save(estimator, folder, *, overwrite=False, _beside=None):
     """Save a fitted skimdb model into a folder, without pickle.
 
     Parameters
@@ -183,6 +183,8 @@ def save(estimator, folder, *, overwrite=False):
             "estimator": description,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        if _beside is not None:  # the command line's files that go with the model
+            _beside(tmp)
         _sync_folder(tmp)
         _check_target(folder, overwrite)  # again: it may have changed meanwhile
         _swap_in(tmp, folder)

@@ -676,12 +676,12 @@ def test_invalid_utf8_is_refused_from_a_file_and_from_stdin(trained, tmp_path,
     assert (status, out) == (1, "")
     assert err == (
         f"skimdb predict: error: cannot read reviews from {tmp_path / 'latin.txt'}: "
-        "not UTF-8 text (byte 0xff at offset 14)\n"
+        "not UTF-8 text (byte 0xff at offset 14); save it as UTF-8\n"
     )
     _stdin_bytes(monkeypatch, data)
     assert _run("predict", trained[0]) == (
         1, "", "skimdb predict: error: cannot read reviews from standard input: "
-        "not UTF-8 text (byte 0xff at offset 14)\n",
+        "not UTF-8 text (byte 0xff at offset 14); save it as UTF-8\n",
     )  # fmt: skip
 
 

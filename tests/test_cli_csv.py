@@ -283,3 +283,235 @@ def test_an_imdb_model_replacing_a_csv_model_leaves_no_csv_files(ratings_csv, tm
     status, out, err = _run("predict", output, "superb")
     assert status == 0, err
     assert out.splitlines()[0] == "label\tP(pos)\treview"  # an IMDB model again
+
+
+# -- a second train --csv over a model: killed or out of space, nothing is lost --------
+
+_TRAIN_IN_A_CHILD = """
+import resource, signal, sys, time
+import skimdb.persistence as p
+from skimdb.cli import main
+how, argv = sys.argv[1], sys.argv[2:]
+if how.startswith("fsize"):  # from the save on, writes over the limit fail (EFBIG)
+    partial = p._new_partial_folder
+    def limit_then_save(folder):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        limit = int(how.split("=")[1])
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+        return partial(folder)
+    p._new_partial_folder = limit_then_save
+else:  # stop right after the new folder is swapped in
+    swap = p._swap_in
+    def hang(tmp, folder):
+        swap(tmp, folder)
+        print("swapped", flush=True)
+        time.sleep(600)
+    p._swap_in = hang
+sys.exit(main(argv))
+"""
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("how", ["fsize", "kill-after-swap"])
+def test_a_failed_csv_overwrite_keeps_the_old_model_and_its_files(tmp_path, how):
+    import os
+    import subprocess
+    import sys
+
+    # long reviews: test.csv is far larger than any file of the (tiny) model
+    rows = [(text + " the film" * 4000, stars) for text, stars in _ratings(80)]
+    path = _write(tmp_path / "long.csv", rows)
+    old = tmp_path / "m"
+    base = ["train", "--csv", path, "--text-column", "review", "--label-column",
+            "stars", "--num-words", "40", *FAST, "-o", old]  # fmt: skip
+    status, _, err = _run(*base)
+    assert status == 0, err
+    before = _files(old)
+    model_size = max(len(before[n]) for n in before if n not in ("test.csv",))
+    limit = 2 * model_size
+    assert len(before["test.csv"]) > 4 * limit  # only the test split is cut
+    evaluated = _run("evaluate", old)
+    assert evaluated[0] == 0, evaluated[2]
+    argv = [*base, "--overwrite", "--random-state", "7"]
+    child = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_IN_A_CHILD, f"{how}={limit}", *map(str, argv)],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        if how == "kill-after-swap":
+            while (line := child.stdout.readline()) and line.strip() != "swapped":
+                pass
+            assert line.strip() == "swapped", child.stderr.read()
+            child.kill()  # SIGKILL: no cleanup runs in the child
+        _, err = child.communicate(timeout=300)
+    finally:
+        child.kill()
+        child.wait()
+    after = _files(old)
+    if how == "fsize":  # the old model and every file of it, as they were
+        assert child.returncode == 1, err
+        assert err.splitlines()[-1].startswith("skimdb train: error: "), err
+        assert after == before
+        assert _run("evaluate", old) == evaluated
+    else:  # the new model, complete with its own files
+        assert set(after) == set(before)
+        assert after["test.csv"] != before["test.csv"]  # random state 7's split
+        info = json.loads(after["training.json"])
+        assert info["random_state"] == 7
+        status, out, err = _run("evaluate", old)
+        assert status == 0, err
+        assert out.splitlines()[0].startswith("reviews: 16 (the saved test split")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")] or (
+        how == "kill-after-swap"  # a killed save's leftovers go at the next save
+    )
+
+
+# -- a malformed training.json beside a model: one line, whatever the command ----------
+
+_GOOD = {"text_column": "review", "label_column": "stars"}
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("[]", "it holds a JSON list, not an object"),
+        ('"review"', "it holds a JSON str, not an object"),
+        ("null", "it holds a JSON NoneType, not an object"),
+        ('{"label_column": "stars"}', "the field 'text_column' is missing"),
+        ('{"text_column": 3, "label_column": "stars"}',
+         "the field 'text_column' is int, not a string"),
+        ('{"text_column": ["a"], "label_column": "stars"}',
+         "the field 'text_column' is list, not a string"),
+        ('{"text_column": "", "label_column": "stars"}',
+         "the field 'text_column' is empty"),
+        (json.dumps({**_GOOD, "classes": [1, 3]}),
+         "the field 'classes' holds values that are not strings"),
+        (json.dumps({**_GOOD, "classes": "1,3"}),
+         "the field 'classes' is str, not a list"),
+        (json.dumps({**_GOOD, "random_state": True}),
+         "the field 'random_state' is bool, not an integer"),
+        (json.dumps({**_GOOD, "test_size": "0.2"}),
+         "the field 'test_size' is str, not a number"),
+        ("[" * 100_000 + "]" * 100_000, ""),
+        ('{"text_column": "rev', ""),
+        (b"\xff\xfe{}", ""),
+        (" " * (2 << 20), "more than 1048576"),
+    ],
+    ids=["list", "string", "null", "missing", "int", "list-field", "empty",
+         "int-classes", "str-classes", "bool", "str-number", "deep", "cut",
+         "not-utf8", "huge"],
+)  # fmt: skip
+def test_a_malformed_training_json_is_one_line(csv_model, tmp_path, content, reason):
+    import shutil
+
+    folder = shutil.copytree(csv_model[0], tmp_path / "m")
+    data = content if isinstance(content, bytes) else content.encode()
+    (folder / "training.json").write_bytes(data)
+    for argv in (("evaluate", folder), ("predict", folder, "superb"),
+                 ("explain", folder, "superb"), ("top-words", folder)):  # fmt: skip
+        status, out, err = _run(*argv)
+        assert (status, out) == (1, ""), (argv, err)
+        assert err.startswith(
+            f"skimdb {argv[0]}: error: cannot read {folder}/training.json: "
+        ), err
+        assert reason in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "symlink"])
+def test_a_training_json_that_is_not_a_file_is_refused(csv_model, tmp_path, kind):
+    import os
+    import shutil
+
+    folder = shutil.copytree(csv_model[0], tmp_path / "m")
+    path = folder / "training.json"
+    target = path.rename(tmp_path / "elsewhere.json")
+    {"fifo": os.mkfifo, "folder": os.mkdir,
+     "symlink": lambda p: os.symlink(target, p)}[kind](path)  # fmt: skip
+    status, out, err = _run("evaluate", folder)  # a FIFO would block a reader
+    assert (status, out) == (1, "")
+    assert "training.json: not a regular file" in err
+
+
+# -- mistakes: a model's own held-out split, never IMDB's ids read as its words -------
+
+
+def test_mistakes_of_a_csv_model_are_those_of_its_test_split(ratings_csv, tmp_path):
+    output = tmp_path / "weak"  # one epoch: it errs on some of its test split
+    status, _, err = _run(
+        "train", "--csv", ratings_csv, "--text-column", "review",
+        "--label-column", "stars", "-o", output, *FAST, "--epochs", "1",
+    )  # fmt: skip
+    assert status == 0, err
+    status, out, err = _run("mistakes", output, "--n", "1000", "--width", "0")
+    assert status == 0, err
+    with open(output / "test.csv", newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    model = load(output)
+    texts = [row["review"] for row in rows]
+    proba = model.predict_proba(texts)
+    predicted = model[-1].classes_[proba.argmax(axis=1)]
+    wrong = [i for i, row in enumerate(rows) if int(row["stars"]) != predicted[i]]
+    lines = out.splitlines()
+    assert lines[0] == (
+        f"{len(wrong)} mistakes among the first 48 reviews of the saved test split "
+        f"{output}/test.csv (accuracy {1 - len(wrong) / 48:.4f})"
+    )
+    evaluated = _run("evaluate", output)[1]
+    assert _number(evaluated, "accuracy:") == pytest.approx(
+        1 - len(wrong) / 48, abs=1e-4
+    )
+    headers = [line for line in lines if line.startswith("review ")]
+    assert len(headers) == len(wrong) > 0
+    for header, i in zip(headers, wrong, strict=True):
+        c = list(model[-1].classes_).index(predicted[i])
+        assert header == (
+            f"review {i}: true {rows[i]['stars']}, predicted {predicted[i]} "
+            f"(probability {proba[i, c]:.4f})"
+        )  # the labels themselves: no "P(pos)", no "neg"/"pos"
+        text = lines[lines.index(header) + 1]
+        assert text == " ".join(texts[i].split())  # the raw text, not decoded ids
+
+
+def test_mistakes_on_a_csv_file_and_its_first_n_rows(csv_model, tmp_path):
+    # a file that the model gets wholly wrong: every row is a mistake
+    rows = [("superb brilliant film", 1), ("awful terrible film", 9),
+            ("dull boring", 5), ("okay average", 3)]  # fmt: skip
+    path = _write(tmp_path / "wrong.csv", rows)
+    status, out, err = _run("mistakes", csv_model[0], "--csv", path, "--n", "3")
+    assert status == 0, err
+    assert out.splitlines()[0] == (
+        f"3 mistakes among the first 3 reviews of --csv {path} (accuracy 0.0000)"
+    )
+    assert "review 0: true 1, predicted 9 (probability " in out
+    assert "okay average" not in out  # beyond --n
+    path = _write(tmp_path / "unknown.csv", [("superb film", 10)])
+    status, out, err = _run("mistakes", csv_model[0], "--csv", path)
+    assert (status, out) == (1, "")
+    assert "holds labels the model was not trained on: '10'" in err
+
+
+def test_mistakes_refuses_imdb_ids_for_a_learned_vocabulary(csv_model, tmp_path):
+    folder = tmp_path / "bare"  # the model without its test split
+    save(load(csv_model[0]), folder)
+    status, out, err = _run("mistakes", folder)
+    assert (status, out) == (1, "")
+    assert "vocabulary was learned from its own training texts" in err
+
+
+@pytest.mark.parametrize(
+    "classes", [[0, 1, 2], ["neg", "pos"], [1, 2], [-1, 1], ["0", "1", "2"]]
+)
+def test_mistakes_refuses_a_model_of_other_classes_than_imdbs(tmp_path, classes):
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    model = DummyClassifier(strategy="prior").fit([[0]] * len(classes), classes)
+    joblib.dump(model, tmp_path / "model.joblib")
+    status, out, err = _run("mistakes", tmp_path, "--allow-pickle")
+    assert (status, out) == (1, "")
+    shown = ", ".join(repr(str(c)) for c in classes)
+    assert f"the model's classes are {shown}, not IMDB's 0 (neg) and 1 (pos)" in err

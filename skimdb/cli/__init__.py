@@ -17,6 +17,10 @@ TensorFlow's C++ start-up logs off the output (it is imported first, before
 anything imports TensorFlow).
 """
 
+import contextlib
+import os
+import sys
+
 from skimdb.cli import _quiet  # noqa: F401  (first: sets TF_CPP_MIN_LOG_LEVEL)
 from skimdb.cli._commands import HANDLERS
 from skimdb.cli._files import UserError
@@ -48,7 +52,11 @@ def main(argv=None):
     """
     args = parse_args(argv)
     try:
-        return HANDLERS[args.command](args)
+        status = HANDLERS[args.command](args)
+        sys.stdout.flush()  # a closed pipe fails here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except KeyboardInterrupt:
         say("skimdb: interrupted")
         return 130
@@ -56,5 +64,21 @@ def main(argv=None):
         if args.debug:
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        say(f"skimdb {args.command}: error: {message}")
+        say(f"skimdb {args.command}: error: {message}")  # escaped: a path may hold ESC
         return 1
+
+
+#: The status of a command whose reader went away (``| head -1``): that of a
+#: filter such as ``cat`` killed by SIGPIPE, as shells report it.
+SIGPIPE_STATUS = 128 + 13
+
+
+def _stdout_closed():
+    """Stop quietly once standard output's reader has gone: the rest of the
+    output goes to ``os.devnull``, so that Python's final flush does not fail
+    again (as the documentation of Python's :mod:`signal` module recommends)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return SIGPIPE_STATUS

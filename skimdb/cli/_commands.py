@@ -10,7 +10,6 @@ from skimdb import PRESETS
 from skimdb.cli import _reports as reports
 from skimdb.cli._files import (
     TEST_SPLIT_FILE,
-    TRAINING_FILE,
     UserError,
     check_data_home,
     check_output,
@@ -24,6 +23,7 @@ from skimdb.cli._files import (
     write_training,
 )
 from skimdb.cli._options import (
+    CLASS_NAMES,
     EXPERIMENT_DEFAULTS,
     EXPERIMENT_GRID,
     QUICK,
@@ -150,14 +150,15 @@ def train(args):
     model.set_params(clf__verbose=0)
     proba, y_pred = _predict(model, X_test)
     reports.print_training(model, len(y_train), len(y_test), y_test, proba, y_pred)
-    save_model(model, output, overwrite=args.overwrite)
-    for name in (TRAINING_FILE, TEST_SPLIT_FILE):  # a --csv model's, overwritten
-        (output / name).unlink(missing_ok=True)
-    saved = [f"the model in {output}{os.sep}"]
-    saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
-    if not args.no_plots:
-        saved += reports.save_training_plots(model, y_test, proba, output)
-    reports.print_saved(saved)
+
+    def beside(folder):  # in the new folder, swapped in with the model
+        saved = [reports.write_history(model[-1].history_, folder / "history.csv")]
+        if not args.no_plots:
+            saved += reports.save_training_plots(model, y_test, proba, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    reports.print_saved([f"the model in {output}{os.sep}", *saved])
     return 0
 
 
@@ -215,13 +216,6 @@ def _train_csv(args, given):
     reports.print_csv_training(
         model, len(y_train), [str(v) for v in y_test], y_pred, names
     )
-    save_model(model, output, overwrite=args.overwrite)
-    saved = [f"the model in {output}{os.sep}"]
-    saved.append(reports.write_history(model[-1].history_, output / "history.csv"))
-    saved.append(
-        write_csv(output / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
-                  args.label_column)
-    )  # fmt: skip
     info = {
         "csv": str(path),
         "text_column": args.text_column,
@@ -231,10 +225,20 @@ def _train_csv(args, given):
         "n_rows": len(labels),
         "classes": names,
     }
-    saved.append(write_training(output, info))
-    if not args.no_plots:
-        saved += reports.save_history_plot(model, output)
-    reports.print_saved(saved)
+
+    def beside(folder):  # in the new folder, swapped in with the model
+        saved = [
+            reports.write_history(model[-1].history_, folder / "history.csv"),
+            write_csv(folder / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
+                      args.label_column),
+            write_training(folder, info),
+        ]  # fmt: skip
+        if not args.no_plots:
+            saved += reports.save_history_plot(model, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    reports.print_saved([f"the model in {output}{os.sep}", *saved])
     return 0
 
 
@@ -301,12 +305,14 @@ def evaluate(args):
 
 
 def predict(args):
-    """Label raw review text with a saved model."""
-    reviews = read_reviews(args.text, args.file)
+    """Label raw review text with a saved model, a batch of reviews at a time."""
+    batches = read_reviews(args.text, args.file)
     model, info = _load(args)
-    proba, columns = _predict(model, reviews)
     names = reports.class_names(model, csv=info is not None)
-    reports.print_predictions(reviews, proba, columns, args.width, names)
+    reports.print_predictions_header(names)
+    for reviews in batches:
+        proba, columns = _predict(model, reviews)
+        reports.print_predictions(reviews, proba, columns, args.width, names)
     return 0
 
 
@@ -347,20 +353,25 @@ def feature_names(model):
 
 def explain(args):
     """Each review's prediction and the words that moved it most."""
-    reviews = read_reviews(args.text, args.file)
+    batches = read_reviews(args.text, args.file)
     model, info = _load(args)
     from skimdb.inspection import explain_predictions
 
-    explanations = explain_predictions(
-        model, reviews, feature_names=feature_names(model)
-    )
-    _check_finite(np.array([e.probas for e in explanations]))
     names = reports.class_names(model, csv=info is not None)
     classes = list(reports.final_step(model).classes_)
-    labels = [names[classes.index(e.label)] for e in explanations]
-    reports.print_explanations(
-        reviews, explanations, labels, args.n, args.width, args.format
-    )
+    words = feature_names(model)
+    if args.format == "tsv":
+        reports.print_explanations_header()
+    start = 1
+    for reviews in batches:
+        explanations = explain_predictions(model, reviews, feature_names=words)
+        _check_finite(np.array([e.probas for e in explanations]))
+        labels = [names[classes.index(e.label)] for e in explanations]
+        reports.print_explanations(
+            reviews, explanations, labels, args.n, args.width, args.format,
+            start=start,
+        )  # fmt: skip
+        start += len(reviews)
     return 0
 
 
@@ -395,9 +406,31 @@ def top_words(args):
 
 
 def mistakes(args):
-    """The misclassified reviews among the first N of the test set, as words."""
+    """The misclassified reviews among the first N of the test set, as words; for
+    a model trained with ``--csv`` (or given ``--csv``), among those of its file."""
+    model, info = _load(args)
+    if args.csv is not None or info is not None:
+        texts, y, source = _csv_reviews(args, info, labels=True)
+        names = reports.class_names(model, csv=info is not None)
+        texts, y = texts[: args.n], y[: args.n]
+        y_true = reports.true_names(y, names, source)
+        say(f"Predicting {len(texts)} reviews of {source} ...")
+        proba, columns = _predict(model, texts)
+        wrong = [i for i, c in enumerate(columns) if names[c] != y_true[i]]
+        reports.print_mistakes(
+            wrong, [texts[i] for i in wrong], y_true, proba, args.width,
+            source=source, names=names, columns=columns,
+        )  # fmt: skip
+        return 0
+    _imdb_only(model, "mistakes")
+    classes = [str(c) for c in reports.final_step(model).classes_]
+    if classes != ["0", "1"]:
+        raise UserError(
+            f"the model's classes are {', '.join(map(repr, classes[:5]))}, not "
+            "IMDB's 0 (neg) and 1 (pos): give mistakes reviews of its own classes "
+            "with --csv PATH"
+        )
     check_data_home(args)
-    model = load_model(args.model, allow_pickle=args.allow_pickle)
     _, (X_test, y_test) = _load_imdb(args, _model_num_words(model), n_test=args.n)
     from skimdb import ReviewEncoder
     from skimdb.datasets import get_word_index
@@ -411,7 +444,8 @@ def mistakes(args):
     proba, columns = _predict(model, X_test)
     wrong = np.flatnonzero(columns != y_test)
     texts = encoder.inverse_transform([X_test[i] for i in wrong])
-    reports.print_mistakes(wrong, texts, y_test, proba, args.width)
+    y_true = [CLASS_NAMES[v] for v in y_test]
+    reports.print_mistakes(wrong, texts, y_true, proba, args.width)
     return 0
 
 
@@ -490,7 +524,8 @@ def experiments(args):
         search.fit(X_train, y_train)
 
     rows = reports.search_rows(search.cv_results_, EXPERIMENT_GRID)
-    print(f"scoring: {args.scoring}, {settings['cv']}-fold cross-validation")
+    print(f"scoring: {reports.printable(args.scoring)}, {settings['cv']}-fold "
+          "cross-validation")  # fmt: skip
     reports.print_table(rows)
     output.mkdir(parents=True, exist_ok=True)
     saved = [reports.write_rows(rows, output / "experiments.csv")]

@@ -1,9 +1,12 @@
 """What the command line reads and writes: model folders, review files, paths."""
 
+import contextlib
 import csv
 import io
+import itertools
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -153,16 +156,63 @@ def _checked(model, source):
     return model
 
 
+#: The fields of :data:`TRAINING_FILE` and their JSON types; the first two are needed.
+_TRAINING_FIELDS = {
+    "text_column": (str, "a string"),
+    "label_column": (str, "a string"),
+    "csv": (str, "a string"),
+    "test_size": ((int, float), "a number"),
+    "random_state": (int, "an integer"),
+    "n_rows": (int, "an integer"),
+    "classes": (list, "a list"),
+}
+#: :data:`TRAINING_FILE` is a few hundred bytes; a larger one was not written by us.
+_MAX_TRAINING_BYTES = 1 << 20
+
+
 def read_training(folder):
     """What ``skimdb train --csv`` saved beside the model in ``folder``
-    (:data:`TRAINING_FILE`), or None for a model trained on IMDB."""
+    (:data:`TRAINING_FILE`), or None for a model trained on IMDB.
+
+    Anything but the JSON object it writes (not a regular file, over 1 MiB, not
+    JSON, a field of another type) is one :class:`UserError` naming the field.
+    """
     path = Path(folder) / TRAINING_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
+
+    def refuse(reason):
+        raise UserError(
+            f"cannot read {path}: {reason}; it is not what 'skimdb train --csv' "
+            "writes: train the model again, or restore the file"
+        )
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}") from exc
+        mode, size = os.lstat(path).st_mode, os.lstat(path).st_size
+        if not stat.S_ISREG(mode):
+            refuse("not a regular file (a link, folder, FIFO or device)")
+        if size > _MAX_TRAINING_BYTES:
+            refuse(f"{size} bytes, more than {_MAX_TRAINING_BYTES}")
+        info = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise UserError(f"cannot read {path}: {reason}") from None
+    if not isinstance(info, dict):
+        refuse(f"it holds a JSON {type(info).__name__}, not an object")
+    for i, (key, (kind, name)) in enumerate(_TRAINING_FIELDS.items()):
+        if key not in info:
+            if i < 2:
+                refuse(f"the field {key!r} is missing")
+            continue
+        value = info[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            refuse(f"the field {key!r} is {type(value).__name__}, not {name}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            refuse(f"the field {key!r} holds values that are not strings")
+    for key in ("text_column", "label_column"):
+        if not info[key]:
+            refuse(f"the field {key!r} is empty")
+    return info
 
 
 def write_training(folder, info):
@@ -171,60 +221,82 @@ def write_training(folder, info):
     return path
 
 
-def save_model(model, folder, *, overwrite=False):
+def save_model(model, folder, *, overwrite=False, beside=None):
     """Save ``model`` into ``folder`` with :func:`skimdb.persistence.save`, replacing
-    the model there only with ``overwrite``."""
+    the model there only with ``overwrite``; return the paths of the files written.
+
+    ``beside(partial_folder)`` writes the files that go with the model (history,
+    plots, test split) and returns their paths: it runs before the new folder is
+    swapped in, so an interrupted or failed save keeps the old model with its own
+    files, and a finished one has all of them.
+    """
     from skimdb.persistence import save
 
+    names = []
+
+    def write_beside(tmp):
+        names.extend(Path(path).name for path in beside(tmp))
+
+    hook = None if beside is None else write_beside
     if overwrite and folder.is_dir() and any(folder.iterdir()):
-        save(model, folder, overwrite=True)
+        save(model, folder, overwrite=True, _beside=hook)
     else:
-        save(model, folder)
+        save(model, folder, _beside=hook)
+    return [folder / name for name in names]
 
 
-# -- reviews ---------------------------------------------------------------------------
+# -- reading input: bounded -----------------------------------------------------------
+
+#: The most characters one review (a line of --file, a CSV field) may hold.
+#: Tokenizing a text takes about 15 times its size in memory at its peak: a
+#: review of this size about 150 MB. A novel is under 2 million characters.
+MAX_REVIEW_CHARS = 10 * 2**20
+#: ``predict`` and ``explain`` read their reviews in batches of at most this
+#: many reviews and characters, so an input of any length runs in bounded memory.
+BATCH_REVIEWS = 1000
+BATCH_CHARS = 16 * 2**20
+#: The most bytes of a CSV file (``--csv``, a saved test split): training holds
+#: every text and its encoding in memory, about 4 GB at this size (some 200,000
+#: reviews of IMDB's length).
+MAX_CSV_BYTES = 256 * 2**20
 
 
-def read_reviews(text, file):
-    """The reviews given as arguments, in ``file`` or on standard input.
+def _open_text_file(path, what):
+    """``path`` opened for reading bytes: a regular file, or a pipe (``<(cmd)``).
+    A device (``/dev/zero``), folder or socket is refused before anything is
+    read: it is no file of text, and may never end."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot read {what} {path}: {reason}") from None
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a device or socket"
+        raise UserError(f"cannot read {what} {path}: it is {kind}, not a file of text")
+    return os.fdopen(fd, "rb")
 
-    Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
-    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
-    a review. The input must be UTF-8, on standard input as in a file.
-    """
-    if text and file:
-        raise UserError("give reviews as TEXT arguments or with --file, not both")
-    if text:
-        return list(text)
-    if file and file != "-":
-        try:
-            data, source = Path(file).read_bytes(), file
-        except OSError as exc:
-            raise UserError(f"cannot read reviews from {file}: {exc}") from exc
-    elif file == "-" or not sys.stdin.isatty():
-        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes, to decode as a file
-        data, source = stream.read(), "standard input"
-    else:
+
+def _read_bounded(path, what, max_bytes):
+    """The bytes of the text file at ``path`` (see :func:`_open_text_file`), of
+    at most ``max_bytes``."""
+    with _open_text_file(path, what) as file:
+        return _read_at_most(file, f"{what} {path}", max_bytes)
+
+
+def _read_at_most(file, source, max_bytes):
+    try:
+        data = file.read(max_bytes + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot read {source}: {reason}") from None
+    if data is not None and len(data) > max_bytes:
         raise UserError(
-            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
-            "per line on standard input"
+            f"{source} holds more than {max_bytes:,} bytes, the most skimdb reads "
+            "at once (see 'Limits' in the command line guide); split it"
         )
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UserError(
-                f"cannot read reviews from {source}: not UTF-8 text (byte "
-                f"{data[exc.start]:#04x} at offset {exc.start})"
-            ) from None
-    lines = [line.removesuffix("\r") for line in data.split("\n")]
-    reviews = [line for line in lines if line.strip()]
-    if not reviews:
-        raise UserError("no review given: the input holds no non-blank line")
-    return reviews
-
-
-# -- CSV files of texts and labels ---------------------------------------------------
+    return data or b""
 
 
 def _decode_utf8(data, source):
@@ -239,73 +311,245 @@ def _decode_utf8(data, source):
         ) from None
 
 
+# -- reviews ---------------------------------------------------------------------------
+
+
+def read_reviews(text, file):
+    """The reviews given as arguments, in ``file`` or on standard input, in
+    batches (lists of at most :data:`BATCH_REVIEWS` reviews and
+    :data:`BATCH_CHARS` characters): the input is read as the batches are
+    taken, so it may be of any length.
+
+    Lines end at ``"\\n"`` (or ``"\\r\\n"``) only: other characters that
+    :meth:`str.splitlines` breaks at (U+2028, U+0085, form feeds...) stay inside
+    a review. The input must be UTF-8, on standard input as in a file; a leading
+    byte-order mark is dropped. A line is at most :data:`MAX_REVIEW_CHARS`
+    characters. An input without reviews is refused at once; a fault further
+    on (a bad byte, a line too long) when its batch is taken.
+    """
+    if text and file:
+        raise UserError("give reviews as TEXT arguments or with --file, not both")
+    if text:
+        lines = iter(text)
+    elif file and file != "-":
+        lines = _read_lines(_open_text_file(file, "--file"), file)
+    elif file == "-" or not sys.stdin.isatty():
+        stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes: decode as a file
+        lines = _read_lines(contextlib.nullcontext(stream), "standard input")
+    else:
+        raise UserError(
+            "no review given: pass TEXT arguments, --file PATH, or pipe one review "
+            "per line on standard input"
+        )
+    batches = _batches(review for review in lines if review.strip())
+    first = next(batches, None)
+    if first is None:
+        raise UserError("no review given: the input holds no non-blank line")
+    return itertools.chain([first], batches)
+
+
+def _batches(reviews):
+    batch, size = [], 0
+    for review in reviews:
+        batch.append(review)
+        size += len(review)
+        if len(batch) >= BATCH_REVIEWS or size >= BATCH_CHARS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _read_lines(opened, name):
+    """The lines of the byte stream ``opened`` (a context manager), decoded; a
+    line of more than :data:`MAX_REVIEW_CHARS` characters is refused as soon as
+    that many bytes are read without its end."""
+    source = f"reviews from {name}"
+    limit = 4 * MAX_REVIEW_CHARS + 2  # UTF-8 takes at most 4 bytes a character
+    offset = 0
+    with opened as stream:
+        for number in itertools.count(1):
+            try:
+                raw = stream.readline(limit)
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise UserError(f"cannot read {source}: {reason}") from None
+            if not raw:
+                return
+            start = 3 if offset == 0 and raw[:3] == b"\xef\xbb\xbf" else 0
+            try:
+                line = raw if isinstance(raw, str) else raw[start:].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"cannot read {source}: not UTF-8 text (byte "
+                    f"{raw[start + exc.start]:#04x} at offset "
+                    f"{offset + start + exc.start}); save it as UTF-8"
+                ) from None
+            offset += len(raw)
+            line = line.removesuffix("\n").removesuffix("\r")
+            cut = len(raw) == limit and raw[-1:] not in (b"\n", "\n")
+            if len(line) > MAX_REVIEW_CHARS or cut:
+                raise UserError(
+                    f"line {number} of {source} holds more than "
+                    f"{MAX_REVIEW_CHARS:,} characters, the longest review skimdb "
+                    "reads (see 'Limits' in the command line guide)"
+                )
+            yield line
+
+
+# -- CSV files of texts and labels ---------------------------------------------------
+
+
 def read_csv(path, text_column, label_column=None, *, what="--csv"):
     """The texts (and labels) of a CSV file with a header row: (texts, labels).
 
-    Read with the standard library's :mod:`csv` (Excel's dialect: commas, quoted
-    fields may hold commas and line breaks). Every problem is one
-    :class:`UserError` naming the file: missing or unreadable, not UTF-8, empty,
-    no such column (naming those it has), no rows, a row whose text or label is
-    empty. ``labels`` is None without ``label_column``; labels that are all
-    integers (such as star ratings) become ints, so they sort as numbers.
+    Read with the standard library's :mod:`csv` (Excel's dialect, strictly:
+    commas, quoted fields may hold commas and line breaks). Every problem is one
+    :class:`UserError` naming the file: missing or unreadable, not a file of text
+    (a device), larger than :data:`MAX_CSV_BYTES`, not UTF-8, empty, no such
+    column (naming those it has) or two of that name, no rows, a row whose text
+    or label is empty, a field over :data:`MAX_REVIEW_CHARS` characters, a
+    quote never closed (naming the line where it opened). ``labels`` is None
+    without ``label_column``; see :func:`parse_labels` for their type.
     """
     path = expand(path, what)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UserError(f"cannot read {what} {path}: {reason}") from None
+    data = _read_bounded(path, what, MAX_CSV_BYTES)
     text = _decode_utf8(data, f"{what} {path}")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or not any(name.strip() for name in header):
-            raise UserError(
-                f"{what} {path} is empty: it needs a header row naming its columns, "
-                "then one row per review"
-            )
-        wanted = [("--text-column", text_column)]
-        if label_column is not None:
-            wanted.append(("--label-column", label_column))
-        positions = []
-        for flag, name in wanted:
-            if name not in header:
-                have = ", ".join(repr(column) for column in header)
-                raise UserError(
-                    f"{what} {path} has no column {name!r} ({flag}); its columns "
-                    f"are {have}"
-                )
-            positions.append(header.index(name))
-        texts, labels = [], []
-        for row in reader:
-            if not any(field.strip() for field in row):
-                continue  # a blank line
-            values = [row[i] if i < len(row) else "" for i in positions]
-            for (flag, name), value in zip(wanted, values, strict=True):
-                if not value.strip():
-                    raise UserError(
-                        f"{what} {path}, line {reader.line_num}: the column {name!r} "
-                        f"({flag}) is empty; fill it in or remove the row"
-                    )
-            texts.append(values[0])
-            if label_column is not None:
-                labels.append(values[1].strip())
-    except csv.Error as exc:
+    del data
+    source = f"{what} {path}"
+    rows = csv_rows(io.StringIO(text, newline=""), source)
+    header = next(rows, None)
+    if header is None or not any(name.strip() for name in header[1]):
         raise UserError(
-            f"{what} {path}, line {reader.line_num}: not a valid CSV file: {exc}"
-        ) from None
+            f"{source} is empty: it needs a header row naming its columns, then one "
+            "row per review"
+        )
+    header = header[1]
+    wanted = [("--text-column", text_column)]
+    if label_column is not None:
+        wanted.append(("--label-column", label_column))
+    positions = [_column(header, name, flag, source) for flag, name in wanted]
+    texts, labels = [], []
+    for line, row in rows:
+        if not any(field.strip() for field in row):
+            continue  # a blank line
+        values = [row[i] if i < len(row) else "" for i in positions]
+        for (flag, name), value in zip(wanted, values, strict=True):
+            if not value.strip():
+                raise UserError(
+                    f"{source}, line {line}: the column {name!r} ({flag}) is "
+                    "empty; fill it in or remove the row"
+                )
+        texts.append(values[0])
+        if label_column is not None:
+            labels.append(values[1].strip())
     if not texts:
-        raise UserError(f"{what} {path} holds no rows below its header row")
+        raise UserError(f"{source} holds no rows below its header row")
     if label_column is None:
         return texts, None
-    return texts, _int_labels_or_str(labels)
+    return texts, parse_labels(labels)
 
 
-def _int_labels_or_str(labels):
+def csv_rows(lines, source):
+    """The rows of the CSV text ``lines`` (an iterable of lines, such as an open
+    file): (the line the row starts on, its fields), lazily.
+
+    Strict Excel dialect; a field is at most :data:`MAX_REVIEW_CHARS`
+    characters. A malformed row is one :class:`UserError` naming ``source`` and
+    the line where that row starts: for a quote never closed, where it opened.
+    """
+    with _field_size_limit(MAX_REVIEW_CHARS):
+        reader = csv.reader(lines, strict=True)
+        start = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise UserError(
+                    _csv_error(source, start, reader.line_num, exc)
+                ) from None
+            yield start, row
+            start = reader.line_num + 1
+
+
+def _csv_error(source, start, end, exc):
+    message = str(exc)
+    if "field larger than field limit" in message:
+        return (
+            f"{source}, line {start}: a field holds more than {MAX_REVIEW_CHARS:,} "
+            "characters, the longest review skimdb reads (see 'Limits' in the "
+            "command line guide)"
+        )
+    if "unexpected end of data" in message:
+        return (
+            f"{source}, line {start}: a quoted field opens on this line and is "
+            "never closed (its quote runs to the end of the file); close it, or "
+            'double each quote inside a field ("")'
+        )
+    where = f"line {start}" if start == end else f"the row of lines {start}-{end}"
+    return f"{source}, {where}: not a valid CSV file: {message}"
+
+
+@contextlib.contextmanager
+def _field_size_limit(limit):
+    """csv's field limit (131,072 characters by default) set to ``limit``, then
+    restored: it is the module's global."""
+    previous = csv.field_size_limit(limit)
     try:
-        return [int(label) for label in labels]
-    except ValueError:
-        return labels
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _column(header, name, flag, source):
+    """The position of the column ``name`` in ``header``: there must be one."""
+    found = [i for i, column in enumerate(header) if column == name]
+    if not found:
+        have = ", ".join(repr(column) for column in header)
+        raise UserError(
+            f"{source} has no column {name!r} ({flag}); its columns are {have}"
+        )
+    if len(found) > 1:
+        where = ", ".join(str(i + 1) for i in found)
+        raise UserError(
+            f"{source} has {len(found)} columns named {name!r} ({flag}): columns "
+            f"{where}; rename all but one"
+        )
+    return found[0]
+
+
+#: An integer label as written once: ASCII digits, an optional minus, no leading
+#: zero, within int64 (what a network's targets hold).
+_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+
+
+def parse_labels(labels):
+    """``labels`` (strings) as ints when every one is an integer written in its
+    one canonical way (``10``, ``-1``), else unchanged.
+
+    Strict because :func:`int` also reads ``1_0``, ``+10``, ``010``, `` 10`` and
+    non-ASCII digits, which would merge labels that differ; an integer beyond
+    int64 (a 30-digit id) is no number a network's targets can hold. Either way
+    the labels stay strings: each distinct one is a class.
+
+    Examples
+    --------
+    >>> parse_labels(["10", "-1", "7"])
+    [10, -1, 7]
+    >>> parse_labels(["10", "1_0"])
+    ['10', '1_0']
+    """
+    parsed = []
+    for label in labels:
+        if not _INT_LABEL.fullmatch(label) or label == "-0":
+            return labels
+        value = int(label)
+        if not -(2**63) <= value < 2**63:
+            return labels
+        parsed.append(value)
+    return parsed
 
 
 def write_csv(path, texts, labels, text_column, label_column):

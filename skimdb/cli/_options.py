@@ -462,7 +462,9 @@ _MISTAKES = Command(
     help="the misclassified test reviews, decoded to words",
     description="Print the reviews among the first N of the test set that a saved "
     "model gets wrong, decoded back to words ('?' marks the start, and rare or "
-    "unknown words), with the true label and P(pos).",
+    "unknown words), with the true label and P(pos). For a model trained with "
+    "--csv: among the first N of its saved test split (or of --csv PATH), with "
+    "the true and predicted labels and the predicted label's probability.",
     groups=[
         Group(
             None,
@@ -473,6 +475,9 @@ _MISTAKES = Command(
                 _width(300),
             ],
         ),
+        _csv_group("look at the texts and labels of this CSV file; a model "
+                   "trained with --csv looks at its saved test split (test.csv) "
+                   "when no --csv is given", labels=True),
         _ALLOW_PICKLE,
         _DATA,
     ],

@@ -8,17 +8,61 @@ import numpy as np
 from skimdb.cli._options import CLASS_NAMES
 
 
+def _escapes():
+    """What :func:`printable` writes for each character a terminal acts on: the
+    C0 and C1 controls and DEL (ESC starts the sequences that move the cursor,
+    recolour, retitle or reset a terminal; BEL rings it; CR overwrites a line),
+    the bidirectional overrides and isolates (they reorder what is shown), and
+    the line and paragraph separators."""
+    named = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    codes = [*range(0x20), *range(0x7F, 0xA0), 0x061C, 0x200E, 0x200F,
+             *range(0x2028, 0x202F), *range(0x2066, 0x206A)]  # fmt: skip
+    return {
+        code: named.get(chr(code))
+        or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        for code in codes
+    }
+
+
+_ESCAPES = _escapes()
+_TSV_ESCAPES = {**_ESCAPES, ord("\\"): "\\\\"}
+
+
+def printable(text, *, tsv=False):
+    """``text`` safe to print on a terminal: each control character (ESC, BEL,
+    CR, tab, newline, C1, bidirectional overrides) as a Python-style escape
+    (``\\x1b``, ``\\t``, ``\\u202e``). With ``tsv``, a backslash is doubled
+    too, so that a field reads back exactly by undoing the escapes.
+
+    Every string from outside skimdb (a review, a word of a learned
+    vocabulary, a label, a path) goes through it before it is printed.
+
+    Examples
+    --------
+    >>> print(printable("bad\\x1b[2Jword\\a"))
+    bad\\x1b[2Jword\\x07
+    >>> print(printable("a\\tb\\\\c", tsv=True))
+    a\\tb\\\\c
+    """
+    return str(text).translate(_TSV_ESCAPES if tsv else _ESCAPES)
+
+
+def _printable_all(values):
+    return [printable(value) for value in values]
+
+
 def say(message):
-    """A progress line, on standard error."""
-    print(message, file=sys.stderr, flush=True)
+    """A progress line, on standard error (control characters escaped)."""
+    print(printable(message), file=sys.stderr, flush=True)
 
 
 def shorten(text, width):
-    """``text`` on one line (any whitespace run becomes a space), cut to ``width``."""
+    """``text`` on one line (any whitespace run becomes a space), cut to ``width``,
+    with its control characters escaped (:func:`printable`)."""
     text = " ".join(text.split())
     if width and len(text) > width:
-        return text[: max(width - 3, 0)] + "..."
-    return text
+        text = text[: max(width - 3, 0)] + "..."
+    return printable(text)
 
 
 def final_step(model):
@@ -101,7 +145,7 @@ def save_training_plots(model, y_test, proba, folder):
 
 
 def print_saved(paths):
-    print("saved: " + ", ".join(str(path) for path in paths))
+    print("saved: " + ", ".join(printable(path) for path in paths))
 
 
 # -- evaluate, predict, mistakes -------------------------------------------------------
@@ -151,11 +195,16 @@ def true_names(y, names, source):
     return y
 
 
+def print_predictions_header(names=CLASS_NAMES):
+    imdb = list(names) == list(CLASS_NAMES)
+    print(f"label\t{'P(pos)' if imdb else 'probability'}\treview")
+
+
 def print_predictions(reviews, proba, columns, width, names=CLASS_NAMES):
     """A row per review: label, P(pos) (for another model: the probability of its
     label), the review on one line."""
     imdb = list(names) == list(CLASS_NAMES)
-    print(f"label\t{'P(pos)' if imdb else 'probability'}\treview")
+    names = [printable(name, tsv=True) for name in names]
     for text, p, column in zip(reviews, proba, columns, strict=True):
         shown = p[1] if imdb else p[column]
         print(f"{names[column]}\t{shown:.4f}\t{shorten(text, width)}")
@@ -168,7 +217,7 @@ def print_csv_training(model, n_train, y_test, y_pred, names):
         f"training rows: {n_train} (validation_split={net.validation_split:g}); "
         f"test rows: {len(y_test)}"
     )
-    print(f"classes: {', '.join(names)}")
+    print(f"classes: {', '.join(_printable_all(names))}")
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if key in net.history_:
             print(f"last epoch {key}: {net.history_[key][-1]:.4f}")
@@ -189,12 +238,13 @@ def print_csv_evaluation(source, y_true, proba, columns, names):
     from sklearn.metrics import confusion_matrix, log_loss
 
     y_pred = [names[c] for c in columns]
-    print(f"reviews: {len(y_true)} ({source})")
+    print(f"reviews: {len(y_true)} ({printable(source)})")
     _print_scores(y_true, y_pred, names)
     index = {name: i for i, name in enumerate(names)}
     loss = log_loss([index[v] for v in y_true], proba, labels=range(len(names)))
     print(f"log loss: {loss:.4f}")
     matrix = confusion_matrix(y_true, y_pred, labels=names)
+    names = _printable_all(names)
     width = max(8, *(len(name) + 2 for name in names))
     print("confusion matrix (rows: true class, columns: predicted class):")
     print(" " * width + "".join(f"{name:>{width}}" for name in names))
@@ -202,53 +252,70 @@ def print_csv_evaluation(source, y_true, proba, columns, names):
         print(f"{name:>{width}}" + "".join(f"{v:>{width}}" for v in row))
 
 
-def print_explanations(reviews, explanations, labels, n, width, format):
-    """``skimdb explain``: a block per review, or (``format="tsv"``) a row per word."""
-    if format == "tsv":
-        print("review\tlabel\tprobability\tdirection\tword\teffect")
+def print_explanations_header():
+    """The header row of ``skimdb explain --format tsv``."""
+    print("review\tlabel\tprobability\tdirection\tword\teffect")
+
+
+def print_explanations(reviews, explanations, labels, n, width, format, start=1):
+    """``skimdb explain``: a block per review, or (``format="tsv"``) a row per word;
+    the reviews are numbered from ``start``."""
     for i, (text, e, label) in enumerate(
-        zip(reviews, explanations, labels, strict=True), start=1
+        zip(reviews, explanations, labels, strict=True), start=start
     ):
         ways = (("toward", e.toward(n)), ("away", e.away(n)))
         if format == "tsv":
             for way, pairs in ways:
                 for word, effect in pairs:
                     row = (i, label, f"{e.proba:.4f}", way, word, f"{effect:+.4f}")
-                    print("\t".join(map(str, row)))
+                    print("\t".join(printable(v, tsv=True) for v in row))
             continue
         if i > 1:
             print()
+        label = printable(label)
         print(f"review {i}: {label} (probability {e.proba:.4f})")
         print(f"  {shorten(text, width)}")
         for way, pairs in ways:
             title = f"toward {label}" if way == "toward" else f"away from {label}"
             print(f"  {title}:" + ("" if pairs else " none"))
             for word, effect in pairs:
-                print(f"    {effect:+.4f}  {word}")
+                print(f"    {effect:+.4f}  {printable(word)}")
 
 
 def print_top_words(tops, names, n_reviews, source, min_count):
     """``skimdb top-words``: for each class, its strongest words."""
     print(
         f"mean effect on each class's probability over {n_reviews} reviews of "
-        f"{source} (words in at least {min_count} of them)"
+        f"{printable(source)} (words in at least {min_count} of them)"
     )
     for top, label in zip(tops, names, strict=True):  # both in classes_ order
         print()
-        print(f"toward {label}:" + ("" if len(top.features) else " none"))
+        print(f"toward {printable(label)}:" + ("" if len(top.features) else " none"))
         for word, effect, count in zip(top.features, top.effects, top.counts,
                                        strict=True):  # fmt: skip
-            print(f"  {effect:+.4f}  {word}  (in {count} reviews)")
+            print(f"  {effect:+.4f}  {printable(word)}  (in {count} reviews)")
 
 
-def print_mistakes(wrong, texts, y_test, proba, width):
+def print_mistakes(wrong, texts, y_true, proba, width, *, source=None, names=None,
+                   columns=None):  # fmt: skip
+    """``skimdb mistakes``: a block per misclassified review. IMDB's (no
+    ``names``): its true label and P(pos); another model's: its true and
+    predicted labels and the predicted label's probability."""
+    where = "test reviews" if source is None else f"reviews of {printable(source)}"
     print(
-        f"{len(wrong)} mistakes among the first {len(y_test)} test reviews "
-        f"(accuracy {1 - len(wrong) / len(y_test):.4f})"
+        f"{len(wrong)} mistakes among the first {len(y_true)} {where} "
+        f"(accuracy {1 - len(wrong) / len(y_true):.4f})"
     )
     for i, text in zip(wrong, texts, strict=True):
         print()
-        print(f"review {i}: true {CLASS_NAMES[y_test[i]]}, P(pos) = {proba[i, 1]:.4f}")
+        if names is None:
+            print(f"review {i}: true {y_true[i]}, P(pos) = {proba[i, 1]:.4f}")
+        else:
+            c = columns[i]
+            print(
+                f"review {i}: true {printable(y_true[i])}, predicted "
+                f"{printable(names[c])} (probability {proba[i, c]:.4f})"
+            )
         print(shorten(text, width))
 
 
@@ -282,7 +349,7 @@ def print_table(rows):
     }
     print("  ".join(f"{key:>{widths[key]}}" for key in header))
     for row in rows:
-        print("  ".join(f"{row[key]!s:>{widths[key]}}" for key in header))
+        print("  ".join(printable(f"{row[key]!s:>{widths[key]}}") for key in header))
 
 
 def write_rows(rows, path):
