@@ -89,8 +89,12 @@ class IMDBNet(KerasClassifierCompat):
         once per epoch (as with ``fit(steps_per_execution=...)``); epoch hooks
         as usual.
     warm_start : bool, default=False
-        Whether ``fit`` continues training the current network rather than
-        building a new one.
+        Whether ``fit`` continues training the current network (and its
+        optimizer's state) rather than building a new one. As with
+        ``MLPClassifier``, ``y`` must then hold the same classes as before, and
+        the parameters that shape the network (``units``, ``hidden_layers``,
+        ``activation``, ``dropout``, ``l2``, ``loss``) must be as they were;
+        otherwise ``fit`` raises a ``ValueError`` and the network is unchanged.
     random_state : int, numpy.random.RandomState or None, default=None
         Seeds the initial weights and the shuffling. The seeds of each layer's
         initializer and of the shuffle are derived from it; no global random state
@@ -234,6 +238,8 @@ class IMDBNet(KerasClassifierCompat):
             then left unfitted, never with a network that predicts NaN.
         """
         self._check_params(X)
+        if self.warm_start:
+            self._check_same_network("warm_start=True")
         return super().fit(X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -256,6 +262,7 @@ class IMDBNet(KerasClassifierCompat):
             The classifier, trained one epoch further.
         """
         self._check_params(X)
+        self._check_same_network("partial_fit")
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     # --- the network --------------------------------------------------------------
@@ -292,12 +299,37 @@ class IMDBNet(KerasClassifierCompat):
             name="positive" if binary else "classes",
         )(x)
         model = keras.Model(inputs, outputs, name="imdbnet")
+        self._network_params = self._architecture()
         model.compile(
             optimizer=self._make_optimizer(),
             loss=_keras_loss(self.loss, binary),
             metrics=[_accuracy_metric(self.loss, binary)],
         )
         return model
+
+    #: The parameters the built network embodies; a warm start keeps the network.
+    _ARCHITECTURE = ("units", "hidden_layers", "activation", "dropout", "l2", "loss")
+
+    def _architecture(self):
+        return {name: getattr(self, name) for name in self._ARCHITECTURE}
+
+    def _check_same_network(self, how):
+        """A warm start or partial_fit continues ``model_`` as built: refuse it when
+        a parameter that shaped the network has changed since (the network would
+        go on, silently, with the old value, and be saved under the new one)."""
+        built = getattr(self, "_network_params", None)
+        if not self.initialized_ or built is None:
+            return
+        changed = [
+            name for name, value in built.items() if getattr(self, name) != value
+        ]
+        if changed:
+            name = changed[0]
+            raise ValueError(
+                f"{how} continues the network built with {name}={built[name]!r}, "
+                f"but {name} is now {getattr(self, name)!r}. Set it back, or fit "
+                "with warm_start=False to build a new network."
+            )
 
     def _make_optimizer(self):
         kind, config = _optimizer_spec(self.optimizer)
@@ -507,6 +539,7 @@ class IMDBNet(KerasClassifierCompat):
             )
         net._restore_fitted(classes, n_features, state.get("feature_names_in_"))
         net.model_ = model
+        net._network_params = net._architecture()
         net.X_dtype_ = np.dtype(state["X_dtype_"])
         net.X_shape_ = (len(classes), n_features)
         history = state["history_"]
