@@ -670,25 +670,32 @@ class _Loader:
         return self.restore_plain(cls, params, state, name)
 
     def rebuild_predictor(self, description, name):
-        """A saved IMDBNet as a NumPy predictor: its weights and classes, and the
-        activation of its parameters; neither Keras nor its file is touched."""
+        """A saved IMDBNet as a NumPy predictor, from its weights and classes;
+        neither TensorFlow nor the ``.keras`` file is touched. Its parameters and
+        fitted state pass the same checks as with ``network="keras"``."""
         from skimdb.network._inference import predictor_from_saved_state
+        from skimdb.network._params import check_saved_params, check_saved_state
 
         raw = _field(description, "params", dict, f"{name}.params", self.manifest)
         params = {
             key: self.decode(value, f"{name}.params.{key}", arrays=False)
             for key, value in raw.items()
         }
+        try:
+            check_saved_params(params)
+        except (ValueError, TypeError) as exc:
+            raise self.error(f"{name}.params", str(exc)) from None
         fitted = _field(description, "fitted", dict, f"{name}.fitted", self.manifest)
         state = {
-            key: self.decode(fitted[key], f"{name}.fitted.{key}")
-            for key in ("weights_", "classes_")
-            if key in fitted
+            str(key): self.decode(value, f"{name}.fitted.{key}")
+            for key, value in fitted.items()
+            if key != "model_"  # the .keras file: not read here
         }
         try:
+            check_saved_state(params, state)
             return predictor_from_saved_state(params, state)
         except (ValueError, TypeError, KeyError) as exc:
-            raise self.error(f"{name}.fitted", str(exc)) from exc
+            raise self.error(f"{name}.fitted", f"{type(exc).__name__}: {exc}") from None
 
     def rebuild_pipeline(self, description, where):
         name = where or "estimator"

@@ -812,3 +812,95 @@ def test_a_saved_text_model_loads_offline_without_the_word_index(
     monkeypatch.setenv("SKIMDB_DATA", str(tmp_path / "nowhere"))
     loaded = load(tmp_path / "m")
     assert (loaded.transform(texts) != pipe.transform(texts)).nnz == 0
+
+
+# -- both loaders run the estimator's own checks (issue 20, classes 7 and 8) ---------
+
+BAD_PARAMS = {
+    "an unknown parameter": ({"evil": 1}, "IMDBNet has no parameter 'evil'"),
+    "hidden_layers=-5": ({"hidden_layers": -5}, "'hidden_layers' parameter"),
+    "units='many'": ({"units": "many"}, "'units' parameter"),
+    "units=True": ({"units": True}, r"'units' parameter|units=True|weights_\[0\] has"),
+    "units=0": ({"units": 0}, "'units' parameter"),
+    "dropout=inf": ({"dropout": float("inf")}, "'dropout' parameter"),
+    "dropout=nan": ({"dropout": float("nan")}, "'dropout' parameter"),
+    "dropout=1": ({"dropout": 1.0}, "'dropout' parameter"),
+    "learning_rate=-1": ({"learning_rate": -1.0}, "'learning_rate' parameter"),
+    "a loss it lacks": ({"loss": "hinge"}, "'loss' parameter"),
+    "activation=5": ({"activation": 5}, "'activation' parameter"),
+    "class_weight=[]": ({"class_weight": 3}, "'class_weight' parameter"),
+    "verbose='loud'": ({"verbose": "loud"}, "'verbose' parameter"),
+    "l2=-0.1": ({"l2": -0.1}, "'l2' parameter"),
+    # parameters that contradict the saved weights
+    "hidden_layers=1": ({"hidden_layers": 1}, "hidden_layers=1"),
+    "units=8": ({"units": 8}, r"units=8|weights_\[0\] has shape \(12, 16\)"),
+}
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize("case", BAD_PARAMS)
+def test_both_loaders_refuse_the_same_parameters(case, network, saved_net):
+    # the CLI loads with network="numpy", which read only `activation`
+    change, match = BAD_PARAMS[case]
+    _edit_manifest(saved_net, lambda m: _params(m).update(change))
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(saved_net, network=network)
+    assert "field 'estimator" in str(info.value)
+
+
+def _weight_member(folder, i):
+    manifest = json.loads((folder / "skimdb.json").read_text())
+    return _fitted(manifest)["weights_"][i]["__array__"] + ".npy"
+
+
+def _poison(value, where):
+    def transform(raw):
+        import io
+
+        array = np.load(io.BytesIO(raw))
+        array.flat[where] = value
+        return _npy(array)
+
+    return transform
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize(
+    "value, layer, where",
+    [
+        (np.nan, 0, 0),  # the first kernel
+        (np.inf, 1, 3),  # a bias
+        (-np.inf, 4, -1),  # the output layer's kernel
+        (np.nan, 5, 0),  # the output bias
+    ],
+)
+def test_load_refuses_weights_that_are_not_finite(
+    value, layer, where, network, saved_net, data
+):
+    path = saved_net / "arrays.npz"
+    _rewrite_member(path, _weight_member(saved_net, layer), _poison(value, where))
+    with pytest.raises(ModelFileError, match=rf"weights_\[{layer}\] holds NaN"):
+        load(saved_net, network=network)
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize(
+    "weight, match",
+    [
+        (np.zeros((12, 16), dtype=np.float64), r"weights_\[0\] must be a float32"),
+        (np.zeros((12, 8), dtype=np.float32), r"weights_\[0\] has shape \(12, 8\)"),
+        (np.zeros((13, 16), dtype=np.float32), r"weights_\[0\] has shape \(13, 16\)"),
+    ],
+)
+def test_load_refuses_weights_of_another_shape(weight, match, network, saved_net):
+    path = saved_net / "arrays.npz"
+    member = _weight_member(saved_net, 0)
+    _rewrite_member(path, member, lambda raw: _npy(weight))
+    _edit_manifest(
+        saved_net,
+        lambda m: _fitted(m)["weights_"][0].update(
+            dtype=weight.dtype.str, shape=list(weight.shape)
+        ),
+    )
+    with pytest.raises(ModelFileError, match=match):
+        load(saved_net, network=network)

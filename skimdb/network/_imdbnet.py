@@ -2,12 +2,10 @@
 
 import functools
 import math
-import numbers
 
 import keras
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skimdb.network._layers import SparseDense
@@ -16,6 +14,7 @@ from skimdb.network._numpy_training import (
     numpy_outputs,
     numpy_step_unsupported,
 )
+from skimdb.network._params import PARAMETER_CONSTRAINTS, check_saved_state
 from skimdb.network._scikeras_compat import KerasClassifierCompat
 from skimdb.network._training import (
     TrainingDivergedError,
@@ -25,10 +24,6 @@ from skimdb.network._training import (
 )
 
 __all__ = ["IMDBNet"]
-
-_LOSSES = {"binary_crossentropy", "mse", "mean_squared_error"}
-#: The widest input: columns travel to TensorFlow as int32.
-_MAX_FEATURES = np.iinfo(np.int32).max
 
 
 class IMDBNet(KerasClassifierCompat):
@@ -148,25 +143,8 @@ class IMDBNet(KerasClassifierCompat):
     """
 
     _parameter_constraints: dict = {
-        "units": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layers": [Interval(numbers.Integral, 0, None, closed="left")],
-        "activation": [str],
-        "loss": [StrOptions(_LOSSES)],
+        **PARAMETER_CONSTRAINTS,
         "optimizer": [str, keras.optimizers.Optimizer],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "l2": [Interval(numbers.Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -508,27 +486,9 @@ class IMDBNet(KerasClassifierCompat):
         its ``model_`` already loaded); the parameters are checked first."""
         net = cls(**params)
         net._validate_params()
+        check_saved_state(params, state)  # as load(network="numpy") does
         classes = np.asarray(state["classes_"])
         n_features = state["n_features_in_"]
-        if (
-            classes.ndim != 1
-            or len(classes) < 2
-            or len(np.unique(classes)) != len(classes)
-        ):
-            raise ValueError(f"classes_ must be 2 or more distinct labels: {classes!r}")
-        if (
-            isinstance(n_features, bool)
-            or not isinstance(n_features, numbers.Integral)
-            or not 1 <= n_features <= _MAX_FEATURES
-        ):
-            raise ValueError(
-                f"n_features_in_ must be an int in [1, {_MAX_FEATURES}]; "
-                f"got {n_features!r}"
-            )
-        if state["X_dtype_"] not in ("float32", "float64"):
-            raise ValueError(
-                f"X_dtype_ must be float32 or float64: {state['X_dtype_']!r}"
-            )
         model = state["model_"]
         outputs = 1 if len(classes) == 2 else len(classes)
         shapes = (tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:]))
