@@ -116,6 +116,9 @@ MAX_NETWORK_PARAMETERS = 2**28
 #: The largest skimdb.json, and the largest config.json inside a .keras file.
 _MAX_JSON_BYTES = 2**29
 _MAX_KERAS_CONFIG_BYTES = 2**24
+#: How deep values (and Pipelines) may nest in skimdb.json; skimdb's own nest
+#: three levels at most, and Python's recursion limit is about 1000 frames.
+_MAX_DEPTH = 32
 #: Keras layers a saved network may hold; anything else is refused unread.
 _NETWORK_LAYERS = {"InputLayer", "Dense", "SparseDense", "Dropout"}
 _DENSE_LAYERS = {"Dense", "SparseDense"}
@@ -630,12 +633,16 @@ class _Loader:
 
     # -- the tree of estimators
 
-    def rebuild(self, description, where):
+    def rebuild(self, description, where, depth=0):
         if not isinstance(description, dict):
             raise self.error(where or "estimator", "must be a JSON object.")
         kind = description.get("class")
         if kind == "Pipeline":
-            return self.rebuild_pipeline(description, where)
+            if depth >= _MAX_DEPTH:
+                raise self.error(
+                    where, f"Pipelines nested deeper than {_MAX_DEPTH} are refused."
+                )
+            return self.rebuild_pipeline(description, where, depth + 1)
         module = description.get("module")
         if kind == "IMDBNet" and module is None:
             module = _NETWORK_MODULE
@@ -697,7 +704,7 @@ class _Loader:
         except (ValueError, TypeError, KeyError) as exc:
             raise self.error(f"{name}.fitted", f"{type(exc).__name__}: {exc}") from None
 
-    def rebuild_pipeline(self, description, where):
+    def rebuild_pipeline(self, description, where, depth):
         name = where or "estimator"
         steps = _field(description, "steps", list, f"{name}.steps", self.manifest)
         verbose = description.get("verbose", False)
@@ -709,7 +716,7 @@ class _Loader:
                 isinstance(step, list) and len(step) == 2 and isinstance(step[0], str)
             ):
                 raise self.error(f"{name}.steps[{i}]", "must be a [name, step] pair.")
-            built.append((step[0], self.rebuild(step[1], f"{name}.steps[{i}]")))
+            built.append((step[0], self.rebuild(step[1], f"{name}.steps[{i}]", depth)))
         pipe = Pipeline(built, verbose=verbose)
         try:
             pipe._validate_steps()  # scikit-learn's own check of names and steps
@@ -769,18 +776,24 @@ class _Loader:
 
     # -- values
 
-    def decode(self, value, where, arrays=True):
+    def decode(self, value, where, arrays=True, depth=0):
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
+        if depth >= _MAX_DEPTH:  # before Python's own recursion limit is hit
+            raise self.error(
+                where, f"values nested deeper than {_MAX_DEPTH} levels are refused."
+            )
+        depth += 1
         if isinstance(value, list):
             return [
-                self.decode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)
+                self.decode(v, f"{where}[{i}]", arrays, depth)
+                for i, v in enumerate(value)
             ]
         if not isinstance(value, dict):
             raise self.error(where, f"unexpected value {value!r:.80}.")
         keys = set(value)
         if keys == {"__tuple__"} and isinstance(value["__tuple__"], list):
-            return tuple(self.decode(value["__tuple__"], where, arrays))
+            return tuple(self.decode(value["__tuple__"], where, arrays, depth))
         if keys == {"__dict__"} and isinstance(value["__dict__"], list):
             out = {}
             for i, pair in enumerate(value["__dict__"]):
@@ -791,7 +804,7 @@ class _Loader:
                     raise self.error(
                         f"{where}[{i}]", f"the key {key!r:.80} is not plain."
                     )
-                out[key] = self.decode(pair[1], f"{where}[{key!r}]", arrays)
+                out[key] = self.decode(pair[1], f"{where}[{key!r}]", arrays, depth)
             return out
         if "__array__" in keys and keys <= {"__array__", "dtype", "shape"} and arrays:
             return self.read_array(value, where)

@@ -904,3 +904,54 @@ def test_load_refuses_weights_of_another_shape(weight, match, network, saved_net
     )
     with pytest.raises(ModelFileError, match=match):
         load(saved_net, network=network)
+
+
+def _nested(depth, leaf, wrap):
+    value = leaf
+    for _ in range(depth):
+        value = wrap(value)
+    return value
+
+
+NESTED = {
+    "a list in a parameter": lambda m, d: _params(m).update(
+        callbacks=_nested(d, 1, lambda v: [v])
+    ),
+    "a dict in a parameter": lambda m, d: _params(m).update(
+        class_weight=_nested(d, 1, lambda v: {"__dict__": [[0, v]]})
+    ),
+    "a tuple in a parameter": lambda m, d: _params(m).update(
+        units=_nested(d, 1, lambda v: {"__tuple__": [v]})
+    ),
+    "a list in a fitted value": lambda m, d: _fitted(m).update(
+        history_=_nested(d, 0.5, lambda v: [v])
+    ),
+    "Pipelines in Pipelines": lambda m, d: m.update(
+        estimator=_nested(
+            d,
+            m["estimator"],
+            lambda v: {"class": "Pipeline", "verbose": False, "steps": [["p", v]]},
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize("depth", [33, 40, "deep"])
+@pytest.mark.parametrize("case", NESTED)
+def test_load_refuses_deep_nesting_with_one_error(case, depth, network, saved_net):
+    # a list nested 900 deep in a parameter raised RecursionError; "deep" is as
+    # deep as json.dumps writes it (up to three JSON levels a wrap)
+    if depth == "deep":
+        depth = 900 if "list" in case else 300
+    _edit_manifest(saved_net, lambda m: NESTED[case](m, depth))
+    with pytest.raises(ModelFileError, match="nested deeper than 32"):
+        load(saved_net, network=network)
+
+
+def test_load_refuses_json_nested_past_the_parser(saved_net):
+    text = (saved_net / "skimdb.json").read_text()
+    deep = "[" * 100_000 + "]" * 100_000
+    (saved_net / "skimdb.json").write_text(text.replace('"relu"', deep, 1))
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(saved_net, network="numpy")
