@@ -22,6 +22,7 @@ __all__ = [
     "MAX_FEATURES",
     "PARAMETER_CONSTRAINTS",
     "check_saved_params",
+    "check_saved_shapes",
     "check_saved_state",
     "network_shapes",
 ]
@@ -83,22 +84,27 @@ def network_shapes(params, n_features, n_classes):
     return shapes
 
 
-def check_saved_state(params, state):
-    """Check a saved IMDBNet's fitted state (its JSON values and arrays) against
-    its parameters: classes, feature count, input dtype and weights.
+def check_saved_shapes(params, state):
+    """Check the shapes and dtypes of a saved IMDBNet's arrays against its
+    parameters and JSON state, before their data is read.
 
-    ``state["weights_"]``, when present, must be float32 arrays of exactly the
-    shapes :func:`network_shapes` gives, every value finite: a network with a
-    NaN or infinite weight predicts NaN probabilities.
+    The arrays may be anything with ``shape`` and ``dtype`` (the loader passes
+    them with only their ``.npy`` headers read): ``weights_`` must be float32
+    arrays of exactly the shapes :func:`network_shapes` gives for the parameters,
+    ``n_features_in_`` and the number of classes, so no array larger than the
+    network the manifest describes is ever decompressed.
 
     Raises
     ------
     ValueError, TypeError
         Naming the field.
     """
-    classes = np.asarray(state["classes_"])
-    if classes.ndim != 1 or len(classes) < 2 or len(np.unique(classes)) != len(classes):
-        raise ValueError(f"classes_ must be 2 or more distinct labels: {classes!r:.80}")
+    classes = state["classes_"]
+    shape = getattr(classes, "shape", None)
+    if shape is None:
+        shape = np.shape(classes)
+    if len(shape) != 1 or shape[0] < 2:
+        raise ValueError(f"classes_ must be 2 or more distinct labels; shape {shape}")
     n_features = state["n_features_in_"]
     if (
         isinstance(n_features, bool)
@@ -109,26 +115,48 @@ def check_saved_state(params, state):
             f"n_features_in_ must be an int in [1, {MAX_FEATURES}]; "
             f"got {n_features!r:.40}"
         )
-    if state.get("X_dtype_", "float32") not in ("float32", "float64"):
-        raise ValueError(f"X_dtype_ must be float32 or float64: {state['X_dtype_']!r}")
     weights = state.get("weights_")
     if weights is None:
         return
-    shapes = network_shapes(params, n_features, len(classes))
-    if not isinstance(weights, list) or len(weights) != len(shapes):
+    layers = params.get("hidden_layers", 2) + 1
+    if not isinstance(weights, list) or len(weights) != 2 * layers:
         raise ValueError(
-            f"weights_ must be {len(shapes)} arrays (a kernel and a bias per layer, "
+            f"weights_ must be {2 * layers} arrays (a kernel and a bias per layer, "
             f"as hidden_layers={params.get('hidden_layers', 2)!r} gives); got "
             f"{len(weights) if isinstance(weights, list) else type(weights).__name__}"
         )
-    for i, (weight, shape) in enumerate(zip(weights, shapes, strict=True)):
-        if not isinstance(weight, np.ndarray) or weight.dtype != np.float32:
+    shapes = network_shapes(params, n_features, shape[0])
+    for i, (weight, expected) in enumerate(zip(weights, shapes, strict=True)):
+        if getattr(weight, "dtype", None) != np.float32:
             raise ValueError(f"weights_[{i}] must be a float32 array")
-        if weight.shape != shape:
+        if tuple(weight.shape) != expected:
             raise ValueError(
-                f"weights_[{i}] has shape {weight.shape}; the parameters, "
-                f"n_features_in_ and classes_ give {shape}"
+                f"weights_[{i}] has shape {tuple(weight.shape)}; the parameters, "
+                f"n_features_in_ and classes_ give {expected}"
             )
+
+
+def check_saved_state(params, state):
+    """Check a saved IMDBNet's fitted state (its JSON values and arrays) against
+    its parameters: classes, feature count, input dtype and weights.
+
+    Beyond :func:`check_saved_shapes`: the classes must be distinct and the
+    weights finite (a network with a NaN or infinite weight predicts NaN).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the field.
+    """
+    check_saved_shapes(params, state)
+    classes = np.asarray(state["classes_"])
+    if len(np.unique(classes)) != len(classes):
+        raise ValueError(f"classes_ must be 2 or more distinct labels: {classes!r:.80}")
+    if state.get("X_dtype_", "float32") not in ("float32", "float64"):
+        raise ValueError(f"X_dtype_ must be float32 or float64: {state['X_dtype_']!r}")
+    for i, weight in enumerate(state.get("weights_") or ()):
+        if not isinstance(weight, np.ndarray):
+            raise ValueError(f"weights_[{i}] must be an array")
         if not np.isfinite(weight).all():
             raise ValueError(
                 f"weights_[{i}] holds NaN or infinite values; the network would "
