@@ -671,8 +671,13 @@ def _read_refs(value):
     if isinstance(value, tuple):
         return tuple(_read_refs(v) for v in value)
     if isinstance(value, dict):
+        if not any(isinstance(v, _HOLDERS) for v in value.values()):
+            return value  # a word index, say: nothing to read
         return {k: _read_refs(v) for k, v in value.items()}
     return value
+
+
+_HOLDERS = (_ArrayRef, list, tuple, dict)
 
 
 def _read_npy_header(file):
@@ -878,8 +883,21 @@ class _Loader:
         if keys == {"__tuple__"} and isinstance(value["__tuple__"], list):
             return tuple(self.decode(value["__tuple__"], where, arrays, depth))
         if keys == {"__dict__"} and isinstance(value["__dict__"], list):
+            pairs = value["__dict__"]
+            if len(pairs) > MAX_WORD_INDEX:  # the largest dict saved: a word index
+                raise self.error(
+                    where, f"a dict of {len(pairs)} items; at most {MAX_WORD_INDEX}."
+                )
             out = {}
-            for i, pair in enumerate(value["__dict__"]):
+            for i, pair in enumerate(pairs):
+                if (
+                    type(pair) is list
+                    and len(pair) == 2
+                    and type(pair[0]) is str
+                    and type(pair[1]) is int
+                ):  # a word and its rank: the common case, kept fast
+                    out[pair[0]] = pair[1]
+                    continue
                 if not (isinstance(pair, list) and len(pair) == 2):
                     raise self.error(f"{where}[{i}]", "must be a [key, value] pair.")
                 key = pair[0]
@@ -1240,10 +1258,12 @@ def _check_word_index(value, step):
                 f"with num_words={step.num_words} and index_from={step.index_from}"
             )
         )
+    high = MAX_WIDTH if step.num_words is None else limit - 1
     for word, rank in value.items():
+        if type(word) is str and type(rank) is int and 0 <= rank <= high:
+            continue  # the common case, checked cheaply (a million words a second)
         if not isinstance(word, str):
             raise TypeError(f"the word {word!r:.40} is not a str")
-        high = MAX_WIDTH if step.num_words is None else limit - 1
         _int_in(rank, 0, high, f"the rank of {word!r:.40}")
 
 
