@@ -1202,7 +1202,10 @@ def test_load_and_save_bound_the_word_index(tmp_path, monkeypatch):
     folder = _saved_encoder(tmp_path / "enc")
     assert len(load(folder).word_index_) == 40
     _set_word_index(folder, {f"x{i}": i + 1 for i in range(41)})
-    with pytest.raises(ModelFileError, match="holds 41 words; .* at most 40|a dict of 41 items; at most 40"):
+    with pytest.raises(
+        ModelFileError,
+        match="holds 41 words; .* at most 40|a dict of 41 items; at most 40",
+    ):
         load(folder)
 
 
