@@ -418,6 +418,18 @@ def test_a_warm_start_on_other_classes_is_refused_as_mlpclassifier_does(
     np.testing.assert_array_equal(net.classes_, np.unique(then))
 
 
+def test_a_warm_start_on_other_features_is_refused_and_keeps_the_network(toy):
+    X, y = toy
+    net = IMDBNet(epochs=1, warm_start=True, random_state=0).fit(X, y)
+    before = net.predict_proba(X[:5])
+    for other in (X[:, :150], sp.hstack([X, X]).tocsr()):
+        with pytest.raises(ValueError, match="features, but IMDBNet is expecting 200"):
+            net.fit(other, y)
+        np.testing.assert_array_equal(net.classes_, [0, 1])
+        np.testing.assert_array_equal(net.predict_proba(X[:5]), before)
+    assert len(net.history_["loss"]) == 1
+
+
 @pytest.mark.parametrize(
     "change",
     [
