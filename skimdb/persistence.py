@@ -23,8 +23,9 @@ anything; reads only regular files inside the folder (symlinks, FIFOs and
 devices are refused by name) and only the arrays the manifest names, their
 sizes and shapes checked before decompression against what the estimator's
 parameters and state imply; bounds the manifest, each array, the word index
-and nesting (the user guide's persistence page lists the limits); checks each network's configuration
-against size bounds before Keras builds it, then reads it with
+and nesting (the user guide's persistence page lists the limits); checks
+each network's configuration against size bounds before Keras builds it, then
+reads it with
 ``keras.saving.load_model(..., safe_mode=True)``, which refuses to deserialize
 Python code (lambda layers). Every refusal is a :class:`ModelFileError` naming
 the file and the field. That makes it the format to exchange models in. It is
