@@ -144,8 +144,10 @@ class ModelFileError(ValueError):
     that is not what :func:`save` writes: a file that is a symlink, a FIFO or a
     device, invalid JSON or JSON of the wrong types, a class or parameter the
     estimator does not accept, a fitted attribute the class does not produce,
-    an array whose size differs from the one declared, a network larger than
-    the bounds, or a zip file that cannot be read.
+    an array whose size differs from the one declared or from the one the
+    estimator's parameters and state imply, an array, word index or manifest
+    over the bounds, weights that are NaN or infinite, values nested too deep,
+    a network larger than the bounds, or a zip file that cannot be read.
     """
 
 

@@ -889,7 +889,8 @@ def test_load_refuses_weights_that_are_not_finite(
 @pytest.mark.parametrize(
     "weight, match",
     [
-        (np.zeros((12, 16), dtype=np.float64), r"weights_\[0\] must be a float32"),
+        (np.zeros((12, 16), dtype=np.int32), r"weights_\[0\] must be a float32"),
+        (np.zeros((12, 16), dtype=np.float16), r"weights_\[0\] must be a float32"),
         (np.zeros((12, 8), dtype=np.float32), r"weights_\[0\] has shape \(12, 8\)"),
         (np.zeros((13, 16), dtype=np.float32), r"weights_\[0\] has shape \(13, 16\)"),
     ],

@@ -90,9 +90,10 @@ def check_saved_shapes(params, state):
 
     The arrays may be anything with ``shape`` and ``dtype`` (the loader passes
     them with only their ``.npy`` headers read): ``weights_`` must be float32
-    arrays of exactly the shapes :func:`network_shapes` gives for the parameters,
-    ``n_features_in_`` and the number of classes, so no array larger than the
-    network the manifest describes is ever decompressed.
+    arrays (float64 where Keras' floatx was set so) of exactly the shapes
+    :func:`network_shapes` gives for the parameters, ``n_features_in_`` and the
+    number of classes, so no array larger than the network the manifest
+    describes is ever decompressed.
 
     Raises
     ------
@@ -127,8 +128,8 @@ def check_saved_shapes(params, state):
         )
     shapes = network_shapes(params, n_features, shape[0])
     for i, (weight, expected) in enumerate(zip(weights, shapes, strict=True)):
-        if getattr(weight, "dtype", None) != np.float32:
-            raise ValueError(f"weights_[{i}] must be a float32 array")
+        if getattr(weight, "dtype", None) not in (np.float32, np.float64):
+            raise ValueError(f"weights_[{i}] must be a float32 (or float64) array")
         if tuple(weight.shape) != expected:
             raise ValueError(
                 f"weights_[{i}] has shape {tuple(weight.shape)}; the parameters, "
