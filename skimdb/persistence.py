@@ -21,8 +21,11 @@ only among them); checks every parameter with the estimator's own constraints
 and every fitted attribute against those ``fit`` produces before building
 anything; reads only regular files inside the folder (symlinks, FIFOs and
 devices are refused by name) and only the arrays the manifest names, their
-sizes checked before decompression; checks each network's configuration
-against size bounds before Keras builds it, then reads it with
+sizes and shapes checked before decompression against what the estimator's
+parameters and state imply; bounds the manifest, each array, the word index
+and nesting (the user guide's persistence page lists the limits); checks
+each network's configuration against size bounds before Keras builds it, then
+reads it with
 ``keras.saving.load_model(..., safe_mode=True)``, which refuses to deserialize
 Python code (lambda layers). Every refusal is a :class:`ModelFileError` naming
 the file and the field. That makes it the format to exchange models in. It is
@@ -113,9 +116,22 @@ _NUMPY_FLOAT_TYPES = {"float32": np.float32, "float64": np.float64}
 MAX_WIDTH = 2**31 - 1
 #: The most weights a saved network may have (1 GiB of float32).
 MAX_NETWORK_PARAMETERS = 2**28
+#: The largest array read from arrays.npz: the weights of the largest network.
+MAX_ARRAY_BYTES = 4 * MAX_NETWORK_PARAMETERS
+#: The most bytes all the arrays of one folder may declare together.
+MAX_ARRAYS_BYTES = 2 * MAX_ARRAY_BYTES
+#: The most a compressed array member may expand (save writes them stored).
+_MAX_EXPANSION = 64
+#: Room for a .npy header (numpy writes them in 64 to a few hundred bytes).
+_MAX_NPY_HEADER = 2**16
+#: The most words a saved word index may hold: 12 times IMDB's 88,584.
+MAX_WORD_INDEX = 2**20
 #: The largest skimdb.json, and the largest config.json inside a .keras file.
-_MAX_JSON_BYTES = 2**29
+_MAX_JSON_BYTES = 2**27
 _MAX_KERAS_CONFIG_BYTES = 2**24
+#: How deep values (and Pipelines) may nest in skimdb.json; skimdb's own nest
+#: three levels at most, and Python's recursion limit is about 1000 frames.
+_MAX_DEPTH = 32
 #: Keras layers a saved network may hold; anything else is refused unread.
 _NETWORK_LAYERS = {"InputLayer", "Dense", "SparseDense", "Dropout"}
 _DENSE_LAYERS = {"Dense", "SparseDense"}
@@ -128,8 +144,10 @@ class ModelFileError(ValueError):
     that is not what :func:`save` writes: a file that is a symlink, a FIFO or a
     device, invalid JSON or JSON of the wrong types, a class or parameter the
     estimator does not accept, a fitted attribute the class does not produce,
-    an array whose size differs from the one declared, a network larger than
-    the bounds, or a zip file that cannot be read.
+    an array whose size differs from the one declared or from the one the
+    estimator's parameters and state imply, an array, word index or manifest
+    over the bounds, weights that are NaN or infinite, values nested too deep,
+    a network larger than the bounds, or a zip file that cannot be read.
     """
 
 
@@ -182,7 +200,13 @@ def save(estimator, folder, *, overwrite=False, _beside=None):
             "skimdb_version": _skimdb_version(),
             "estimator": description,
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        text = json.dumps(manifest, indent=1)
+        if len(text) > _MAX_JSON_BYTES:  # ASCII: json.dumps escapes the rest
+            raise ValueError(
+                f"the model's {MANIFEST} would be {len(text)} bytes; load reads at "
+                f"most {_MAX_JSON_BYTES}. Its word index or vocabulary is too large."
+            )
+        (tmp / MANIFEST).write_text(text, encoding="utf-8")
         if _beside is not None:  # the command line's files that go with the model
             _beside(tmp)
         _sync_folder(tmp)
@@ -410,6 +434,14 @@ def _describe(estimator, prefix, folder, arrays):
     check_is_fitted(estimator)
     name = prefix or "estimator"
     state = _get_saved_state(estimator)
+    for key, check in _FITTED_CHECKS.get(cls.__name__, {}).items():
+        if key in state:  # save nothing that load would refuse
+            try:
+                check(state[key], estimator)
+            except (ValueError, TypeError, OverflowError) as exc:
+                raise ValueError(
+                    f"{name}.{key} can't be saved: load would refuse it, as it {exc}"
+                ) from None
     fitted = {}
     for key, value in state.items():
         if _is_keras_model(value):
@@ -608,6 +640,67 @@ class _KerasRef:
         self.name, self.where = name, where
 
 
+class _ArrayRef:
+    """An array of ``arrays.npz`` whose header is read and checked, its data not:
+    ``shape`` and ``dtype`` are known, and :meth:`read` decompresses it."""
+
+    def __init__(self, loader, info, shape, fortran, dtype, header, path):
+        self.loader, self.info, self.header, self.path = loader, info, header, path
+        self.shape, self.fortran, self.dtype = tuple(shape), fortran, dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def read(self):
+        nbytes = math.prod(self.shape) * self.dtype.itemsize
+        try:
+            with self.loader.arrays().open(self.info) as file:
+                file.read(self.header)
+                data = file.read(nbytes)
+        except Exception as exc:  # zip and zlib errors alike
+            raise ModelFileError(f"{self.path}: {type(exc).__name__}: {exc}") from None
+        if len(data) != nbytes:
+            raise ModelFileError(f"{self.path}: truncated.")
+        return (
+            np.frombuffer(data, dtype=self.dtype)
+            .reshape(self.shape, order="F" if self.fortran else "C")
+            .copy()
+        )
+
+
+def _read_refs(value):
+    """``value`` with each :class:`_ArrayRef` in it read (nesting is bounded)."""
+    if isinstance(value, _ArrayRef):
+        return value.read()
+    if isinstance(value, list):
+        return [_read_refs(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_read_refs(v) for v in value)
+    if isinstance(value, dict):
+        if not any(isinstance(v, _HOLDERS) for v in value.values()):
+            return value  # a word index, say: nothing to read
+        return {k: _read_refs(v) for k, v in value.items()}
+    return value
+
+
+_HOLDERS = (_ArrayRef, list, tuple, dict)
+
+
+def _read_npy_header(file):
+    """The shape, order and dtype of a ``.npy`` file, of the plain kinds only."""
+    version = npy_format.read_magic(file)
+    if version == (1, 0):
+        shape, fortran, dtype = npy_format.read_array_header_1_0(file)
+    elif version == (2, 0):
+        shape, fortran, dtype = npy_format.read_array_header_2_0(file)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufU":
+        raise ValueError(f"unsupported dtype {dtype.str!r}")
+    return shape, fortran, dtype
+
+
 # -- loading: rebuilding ------------------------------------------------------------
 
 
@@ -618,6 +711,7 @@ class _Loader:
         self.manifest = str(self.folder / MANIFEST)
         self._npz = None
         self._npz_file = None
+        self._array_bytes = 0
 
     def __enter__(self):
         return self
@@ -632,12 +726,16 @@ class _Loader:
 
     # -- the tree of estimators
 
-    def rebuild(self, description, where):
+    def rebuild(self, description, where, depth=0):
         if not isinstance(description, dict):
             raise self.error(where or "estimator", "must be a JSON object.")
         kind = description.get("class")
         if kind == "Pipeline":
-            return self.rebuild_pipeline(description, where)
+            if depth >= _MAX_DEPTH:
+                raise self.error(
+                    where, f"Pipelines nested deeper than {_MAX_DEPTH} are refused."
+                )
+            return self.rebuild_pipeline(description, where, depth + 1)
         module = description.get("module")
         if kind == "IMDBNet" and module is None:
             module = _NETWORK_MODULE
@@ -659,6 +757,7 @@ class _Loader:
         }
         if "model" in description:  # the layout of the first saves
             state["model_"] = _KerasRef(description["model"], f"{name}.model")
+        state = self.read_arrays(cls.__name__, params, state, name)
         if hasattr(cls, "_from_saved_state"):
             for key, value in state.items():
                 if isinstance(value, _KerasRef):
@@ -672,27 +771,35 @@ class _Loader:
         return self.restore_plain(cls, params, state, name)
 
     def rebuild_predictor(self, description, name):
-        """A saved IMDBNet as a NumPy predictor: its weights and classes, and the
-        activation of its parameters; neither Keras nor its file is touched."""
+        """A saved IMDBNet as a NumPy predictor, from its weights and classes;
+        neither TensorFlow nor the ``.keras`` file is touched. Its parameters and
+        fitted state pass the same checks as with ``network="keras"``."""
         from skimdb.network._inference import predictor_from_saved_state
+        from skimdb.network._params import check_saved_params, check_saved_state
 
         raw = _field(description, "params", dict, f"{name}.params", self.manifest)
         params = {
             key: self.decode(value, f"{name}.params.{key}", arrays=False)
             for key, value in raw.items()
         }
+        try:
+            check_saved_params(params)
+        except (ValueError, TypeError) as exc:
+            raise self.error(f"{name}.params", str(exc)) from None
         fitted = _field(description, "fitted", dict, f"{name}.fitted", self.manifest)
         state = {
-            key: self.decode(fitted[key], f"{name}.fitted.{key}")
-            for key in ("weights_", "classes_")
-            if key in fitted
+            str(key): self.decode(value, f"{name}.fitted.{key}")
+            for key, value in fitted.items()
+            if key != "model_"  # the .keras file: not read here
         }
+        state = self.read_arrays("IMDBNet", params, state, name)
         try:
+            check_saved_state(params, state)
             return predictor_from_saved_state(params, state)
         except (ValueError, TypeError, KeyError) as exc:
-            raise self.error(f"{name}.fitted", str(exc)) from exc
+            raise self.error(f"{name}.fitted", f"{type(exc).__name__}: {exc}") from None
 
-    def rebuild_pipeline(self, description, where):
+    def rebuild_pipeline(self, description, where, depth):
         name = where or "estimator"
         steps = _field(description, "steps", list, f"{name}.steps", self.manifest)
         verbose = description.get("verbose", False)
@@ -704,7 +811,7 @@ class _Loader:
                 isinstance(step, list) and len(step) == 2 and isinstance(step[0], str)
             ):
                 raise self.error(f"{name}.steps[{i}]", "must be a [name, step] pair.")
-            built.append((step[0], self.rebuild(step[1], f"{name}.steps[{i}]")))
+            built.append((step[0], self.rebuild(step[1], f"{name}.steps[{i}]", depth)))
         pipe = Pipeline(built, verbose=verbose)
         try:
             pipe._validate_steps()  # scikit-learn's own check of names and steps
@@ -764,21 +871,40 @@ class _Loader:
 
     # -- values
 
-    def decode(self, value, where, arrays=True):
+    def decode(self, value, where, arrays=True, depth=0):
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
+        if depth >= _MAX_DEPTH:  # before Python's own recursion limit is hit
+            raise self.error(
+                where, f"values nested deeper than {_MAX_DEPTH} levels are refused."
+            )
+        depth += 1
         if isinstance(value, list):
             return [
-                self.decode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)
+                self.decode(v, f"{where}[{i}]", arrays, depth)
+                for i, v in enumerate(value)
             ]
         if not isinstance(value, dict):
             raise self.error(where, f"unexpected value {value!r:.80}.")
         keys = set(value)
         if keys == {"__tuple__"} and isinstance(value["__tuple__"], list):
-            return tuple(self.decode(value["__tuple__"], where, arrays))
+            return tuple(self.decode(value["__tuple__"], where, arrays, depth))
         if keys == {"__dict__"} and isinstance(value["__dict__"], list):
+            pairs = value["__dict__"]
+            if len(pairs) > MAX_WORD_INDEX:  # the largest dict saved: a word index
+                raise self.error(
+                    where, f"a dict of {len(pairs)} items; at most {MAX_WORD_INDEX}."
+                )
             out = {}
-            for i, pair in enumerate(value["__dict__"]):
+            for i, pair in enumerate(pairs):
+                if (
+                    type(pair) is list
+                    and len(pair) == 2
+                    and type(pair[0]) is str
+                    and type(pair[1]) is int
+                ):  # a word and its rank: the common case, kept fast
+                    out[pair[0]] = pair[1]
+                    continue
                 if not (isinstance(pair, list) and len(pair) == 2):
                     raise self.error(f"{where}[{i}]", "must be a [key, value] pair.")
                 key = pair[0]
@@ -786,7 +912,7 @@ class _Loader:
                     raise self.error(
                         f"{where}[{i}]", f"the key {key!r:.80} is not plain."
                     )
-                out[key] = self.decode(pair[1], f"{where}[{key!r}]", arrays)
+                out[key] = self.decode(pair[1], f"{where}[{key!r}]", arrays, depth)
             return out
         if "__array__" in keys and keys <= {"__array__", "dtype", "shape"} and arrays:
             return self.read_array(value, where)
@@ -839,7 +965,9 @@ class _Loader:
         return self._npz
 
     def read_array(self, ref, where):
-        """One array of arrays.npz, its size checked before it is decompressed."""
+        """One array of arrays.npz, as an :class:`_ArrayRef`: its zip entry's
+        declared size and its ``.npy`` header are checked against the bounds and
+        the manifest, and nothing past the header is decompressed."""
         key = ref["__array__"]
         if not (isinstance(key, str) and re.fullmatch(r"a[0-9]{1,9}", key)):
             raise self.error(where, f"refusing the array name {key!r:.80}.")
@@ -848,44 +976,57 @@ class _Loader:
         path = f"{str(self.folder / ARRAYS)!r}, member {member!r} (field {where!r})"
         try:
             info = npz.getinfo(member)
+            # the zip's declared size caps what reading it decompresses: check it
+            # before the member is opened
+            if info.file_size > MAX_ARRAY_BYTES + _MAX_NPY_HEADER:
+                raise ValueError(
+                    f"it declares {info.file_size} bytes; arrays of at most "
+                    f"{MAX_ARRAY_BYTES} bytes are read"
+                )
+            if (
+                info.file_size > 2**20
+                and info.file_size > _MAX_EXPANSION * info.compress_size
+            ):
+                raise ValueError(
+                    f"{info.compress_size} bytes expand to {info.file_size} bytes, "
+                    f"over {_MAX_EXPANSION} times (save writes arrays uncompressed)"
+                )
+            self._array_bytes += info.file_size
+            if self._array_bytes > MAX_ARRAYS_BYTES:
+                raise ValueError(
+                    f"the arrays named so far declare {self._array_bytes} bytes; at "
+                    f"most {MAX_ARRAYS_BYTES} are read"
+                )
             with npz.open(info) as file:
-                version = npy_format.read_magic(file)
-                if version == (1, 0):
-                    shape, fortran, dtype = npy_format.read_array_header_1_0(file)
-                elif version == (2, 0):
-                    shape, fortran, dtype = npy_format.read_array_header_2_0(file)
-                else:
-                    raise ValueError(f"unsupported .npy version {version}")
-                if (
-                    dtype.hasobject
-                    or dtype.fields is not None
-                    or dtype.kind not in "biufU"
-                ):
-                    raise ValueError(f"unsupported dtype {dtype.str!r}")
-                if "dtype" in ref and ref["dtype"] != dtype.str:
-                    raise ValueError(f"dtype {dtype.str!r}, declared {ref['dtype']!r}")
-                if "shape" in ref and ref["shape"] != list(shape):
-                    raise ValueError(f"shape {shape}, declared {ref['shape']!r}")
-                nbytes = math.prod(shape) * dtype.itemsize
-                if info.file_size != file.tell() + nbytes:
-                    raise ValueError(
-                        f"{info.file_size} bytes, but its header declares "
-                        f"{file.tell() + nbytes}"
-                    )
-                data = file.read(nbytes)
-                if len(data) != nbytes:
-                    raise ValueError("truncated")
-            return (
-                np.frombuffer(data, dtype=dtype)
-                .reshape(shape, order="F" if fortran else "C")
-                .copy()
-            )
-        except ModelFileError:
-            raise
+                shape, fortran, dtype = _read_npy_header(file)
+                header = file.tell()
+            if "dtype" in ref and ref["dtype"] != dtype.str:
+                raise ValueError(f"dtype {dtype.str!r}, declared {ref['dtype']!r}")
+            if "shape" in ref and ref["shape"] != list(shape):
+                raise ValueError(f"shape {shape}, declared {ref['shape']!r}")
+            nbytes = math.prod(shape) * dtype.itemsize
+            if info.file_size != header + nbytes:
+                raise ValueError(
+                    f"{info.file_size} bytes, but its header declares {header + nbytes}"
+                )
+            return _ArrayRef(self, info, shape, fortran, dtype, header, path)
         except KeyError:
             raise ModelFileError(f"{path} is missing.") from None
         except Exception as exc:  # zip, zlib and header errors alike
             raise ModelFileError(f"{path}: {type(exc).__name__}: {exc}") from None
+
+    def read_arrays(self, kind, params, state, where):
+        """``state`` with its arrays read, once their shapes (from the headers)
+        pass the checks that the estimator's parameters and JSON state imply."""
+        check = _SHAPE_CHECKS.get(kind)
+        if check is not None:
+            try:
+                check(params, state)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise self.error(
+                    f"{where}.fitted", f"{type(exc).__name__}: {exc}"
+                ) from None
+        return _read_refs(state)
 
     # -- networks
 
@@ -1111,10 +1252,81 @@ def _check_feature_names(value, step):
 def _check_word_index(value, step):
     if not isinstance(value, dict):
         raise TypeError(f"must be a dict; got {type(value).__name__}")
+    # what fit keeps: ranks below num_words - index_from, as many words at most
+    limit = MAX_WIDTH if step.num_words is None else step.num_words - step.index_from
+    if len(value) > MAX_WORD_INDEX or len(value) > max(limit, 0):
+        raise ValueError(
+            f"holds {len(value)} words; a saved word index holds at most "
+            f"{MAX_WORD_INDEX}"
+            + (
+                ""
+                if step.num_words is None
+                else f", and at most {max(limit, 0)} "
+                f"with num_words={step.num_words} and index_from={step.index_from}"
+            )
+        )
+    high = MAX_WIDTH if step.num_words is None else limit - 1
     for word, rank in value.items():
+        if type(word) is str and type(rank) is int and 0 <= rank <= high:
+            continue  # the common case, checked cheaply (a million words a second)
         if not isinstance(word, str):
             raise TypeError(f"the word {word!r:.40} is not a str")
-        _int_in(rank, 0, MAX_WIDTH, f"the rank of {word!r:.40}")
+        _int_in(rank, 0, high, f"the rank of {word!r:.40}")
+
+
+def _imdbnet_shapes(params, state):
+    from skimdb.network._params import check_saved_shapes
+
+    check_saved_shapes(params, state)
+
+
+def _shape(value, what):
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        raise TypeError(f"{what} must be an array")
+    return tuple(shape)
+
+
+def _multi_hot_shapes(params, state):
+    vocabulary = state.get("vocabulary_")
+    if vocabulary is None:
+        return
+    shape = _shape(vocabulary, "vocabulary_")
+    max_n = max(params.get("ngram_range", (1, 1)) or (1,))
+    max_features = params.get("max_features")
+    if len(shape) != 2 or not (isinstance(max_n, int) and shape[1] <= max(max_n, 1)):
+        raise ValueError(f"vocabulary_ has shape {shape}, not (n, <= {max_n})")
+    if isinstance(max_features, int) and shape[0] > max_features:
+        raise ValueError(
+            f"vocabulary_ holds {shape[0]} n-grams, but max_features={max_features}"
+        )
+    keys = state.get("_ngram_keys")
+    if isinstance(keys, dict):
+        sizes = [math.prod(_shape(v, "_ngram_keys")) for v in keys.values()]
+        if sum(sizes) != shape[0]:
+            raise ValueError(
+                f"_ngram_keys holds {sum(sizes)} n-grams, vocabulary_ {shape[0]}"
+            )
+
+
+def _ratio_shapes(params, state):
+    n_features = state.get("n_features_in_")
+    if not isinstance(n_features, int):
+        raise TypeError(f"n_features_in_ must be an int; got {n_features!r:.40}")
+    for key, expected in (("log_count_ratio_", (n_features,)), ("classes_", (2,))):
+        if key in state and _shape(state[key], key) != expected:
+            raise ValueError(
+                f"{key} has shape {_shape(state[key], key)}, not {expected}"
+            )
+
+
+#: For each estimator, the check of its arrays' shapes against its parameters and
+#: JSON state, run on their headers before any array data is read.
+_SHAPE_CHECKS = {
+    "IMDBNet": _imdbnet_shapes,
+    "MultiHotVectorizer": _multi_hot_shapes,
+    "NBLogCountRatio": _ratio_shapes,
+}
 
 
 #: For each plain step, in order: its fitted attributes and their checks (each

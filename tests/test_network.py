@@ -341,6 +341,123 @@ def test_warm_start_and_partial_fit_continue_training(toy):
     assert len(net.history_["loss"]) == 2
 
 
+def _reviews(n=120, seed=0):
+    """Word-id reviews whose label is in the words: 1 and 2 cue two classes."""
+    rng = np.random.RandomState(seed)
+    labels = rng.randint(0, 3, n)
+    reviews = [[1, 3 + int(k), *rng.randint(6, 30, 5).tolist()] for k in labels]
+    return reviews, labels
+
+
+@pytest.mark.parametrize("numpy_step", [True, False])
+@pytest.mark.parametrize(
+    "names",
+    [[0, 1], ["neg", "pos"], [-3, 10], [True, False], ["a", "b", "c"], [7, 3, 5]],
+)
+def test_a_warm_started_network_stays_fully_usable(
+    names, numpy_step, tmp_path, monkeypatch
+):
+    # scikeras' fit sets classes_ to None and then skips re-initialising on a
+    # warm start: predict_proba, save and explain_predictions all failed after it
+    from skimdb.inspection import explain_predictions
+    from skimdb.persistence import load, save
+
+    monkeypatch.setattr(IMDBNet, "_numpy_step", numpy_step)
+    reviews, labels = _reviews()
+    y = np.asarray(names)[labels % len(names)]
+    pipe = Pipeline(
+        [
+            ("vec", MultiHotVectorizer(num_words=30)),
+            ("clf", IMDBNet(epochs=1, warm_start=True, random_state=0)),
+        ]
+    )
+    pipe.fit(reviews, y)
+    for fits in (2, 3):
+        pipe.fit(reviews, y)
+        clf = pipe.named_steps["clf"]
+        assert len(clf.history_["loss"]) == fits
+        np.testing.assert_array_equal(clf.classes_, np.unique(y))
+        proba = pipe.predict_proba(reviews)
+        assert proba.shape == (len(reviews), len(names))
+        assert set(pipe.predict(reviews)) <= set(np.unique(y))
+    (explanation,) = explain_predictions(pipe, reviews[:1])
+    assert explanation.label in set(np.unique(y))
+    save(pipe, tmp_path / "model")
+    for network in ("keras", "numpy"):
+        loaded = load(tmp_path / "model", network=network)
+        np.testing.assert_allclose(loaded.predict_proba(reviews), proba, atol=1e-6)
+        np.testing.assert_array_equal(loaded.predict(reviews), pipe.predict(reviews))
+
+
+@pytest.mark.parametrize(
+    "first, then",
+    [
+        ([0, 1], [0, 2]),  # a new class
+        ([0, 1, 2], [0, 1]),  # a class fewer
+        ([0, 1], [0, 1, 2]),  # a class more
+        (["neg", "pos"], [0, 1]),  # the same positions, other labels
+    ],
+)
+def test_a_warm_start_on_other_classes_is_refused_as_mlpclassifier_does(
+    toy, first, then
+):
+    X, _ = toy
+    labels = np.arange(X.shape[0])
+    net = IMDBNet(epochs=1, warm_start=True, random_state=0)
+    net.fit(X, np.asarray(first)[labels % len(first)])
+    weights = net.model_.get_weights()
+    with pytest.raises(ValueError, match="warm_start=True continues the network built"):
+        net.fit(X, np.asarray(then)[labels % len(then)])
+    # the network and its classes are as they were, and it still predicts
+    np.testing.assert_array_equal(net.classes_, np.unique(first))
+    for before, after in zip(weights, net.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    assert net.predict_proba(X[:3]).shape == (3, len(first))
+    # warm_start=False builds a new network for the new classes
+    net.set_params(warm_start=False).fit(X, np.asarray(then)[labels % len(then)])
+    np.testing.assert_array_equal(net.classes_, np.unique(then))
+
+
+def test_a_warm_start_on_other_features_is_refused_and_keeps_the_network(toy):
+    X, y = toy
+    net = IMDBNet(epochs=1, warm_start=True, random_state=0).fit(X, y)
+    before = net.predict_proba(X[:5])
+    for other in (X[:, :150], sp.hstack([X, X]).tocsr()):
+        with pytest.raises(ValueError, match="features, but IMDBNet is expecting 200"):
+            net.fit(other, y)
+        np.testing.assert_array_equal(net.classes_, [0, 1])
+        np.testing.assert_array_equal(net.predict_proba(X[:5]), before)
+    assert len(net.history_["loss"]) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"units": 8},
+        {"hidden_layers": 1},
+        {"activation": "tanh"},
+        {"dropout": 0.5},
+        {"l2": 0.01},
+        {"loss": "mse"},
+    ],
+)
+def test_a_warm_start_refuses_a_changed_architecture(toy, change, tmp_path):
+    # the network would go on as built and be saved under the new parameter,
+    # a folder that load then refuses
+    X, y = toy
+    net = IMDBNet(epochs=1, warm_start=True, random_state=0).fit(X, y)
+    net.set_params(**change)
+    (name,) = change
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        net.fit(X, y)
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        net.partial_fit(X, y)
+    assert len(net.history_["loss"]) == 1
+    net.set_params(warm_start=False).fit(X, y)  # a new network takes it
+    net.set_params(warm_start=True).fit(X, y)
+    assert len(net.history_["loss"]) == 2
+
+
 def test_class_weight_shifts_predictions(toy):
     X, y = toy
     plain = IMDBNet(epochs=5, random_state=0).fit(X, y)

@@ -7,6 +7,7 @@ before anything is built; the save cases fail or kill a real save midway and
 check that the previous model is still loadable.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -297,19 +298,20 @@ TAMPERED = {
     ),
     "a huge n_features_in_": (
         lambda m: _fitted(m).update(n_features_in_=10**9),
-        "input is 12 wide, but n_features_in_=1000000000",
+        r"input is 12 wide, but n_features_in_=1000000000|give \(1000000000, 16\)",
     ),
     "n_features_in_ as a str": (
         lambda m: _fitted(m).update(n_features_in_="12"),
-        "input is 12 wide, but n_features_in_='12'",
+        r"input is 12 wide, but n_features_in_='12'|n_features_in_ must be an int",
     ),
     "hidden_layers of 10**6": (
         lambda m: _params(m).update(hidden_layers=10**6),
-        "3 Dense layers, but hidden_layers=1000000",
+        "3 Dense layers, but hidden_layers=1000000|as hidden_layers=1000000 gives",
     ),
     "units of 10**9": (
         lambda m: _params(m).update(units=10**9),
-        r"hidden layers of \[16, 16\] units, but units=1000000000",
+        r"hidden layers of \[16, 16\] units, but units=1000000000"
+        r"|give \(12, 1000000000\)",
     ),
     "units as a str": (lambda m: _params(m).update(units="16"), "'units' parameter"),
     "a negative learning_rate": (
@@ -812,3 +814,410 @@ def test_a_saved_text_model_loads_offline_without_the_word_index(
     monkeypatch.setenv("SKIMDB_DATA", str(tmp_path / "nowhere"))
     loaded = load(tmp_path / "m")
     assert (loaded.transform(texts) != pipe.transform(texts)).nnz == 0
+
+
+# -- both loaders run the estimator's own checks (issue 20, classes 7 and 8) ---------
+
+BAD_PARAMS = {
+    "an unknown parameter": ({"evil": 1}, "IMDBNet has no parameter 'evil'"),
+    "hidden_layers=-5": ({"hidden_layers": -5}, "'hidden_layers' parameter"),
+    "units='many'": ({"units": "many"}, "'units' parameter"),
+    "units=True": ({"units": True}, r"'units' parameter|units=True|weights_\[0\] has"),
+    "units=0": ({"units": 0}, "'units' parameter"),
+    "dropout=inf": ({"dropout": float("inf")}, "'dropout' parameter"),
+    "dropout=nan": ({"dropout": float("nan")}, "'dropout' parameter"),
+    "dropout=1": ({"dropout": 1.0}, "'dropout' parameter"),
+    "learning_rate=-1": ({"learning_rate": -1.0}, "'learning_rate' parameter"),
+    "a loss it lacks": ({"loss": "hinge"}, "'loss' parameter"),
+    "activation=5": ({"activation": 5}, "'activation' parameter"),
+    "class_weight=[]": ({"class_weight": 3}, "'class_weight' parameter"),
+    "verbose='loud'": ({"verbose": "loud"}, "'verbose' parameter"),
+    "l2=-0.1": ({"l2": -0.1}, "'l2' parameter"),
+    # parameters that contradict the saved weights
+    "hidden_layers=1": ({"hidden_layers": 1}, "hidden_layers=1"),
+    "units=8": ({"units": 8}, r"units=8|weights_\[0\] has shape \(12, 16\)"),
+}
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize("case", BAD_PARAMS)
+def test_both_loaders_refuse_the_same_parameters(case, network, saved_net):
+    # the CLI loads with network="numpy", which read only `activation`
+    change, match = BAD_PARAMS[case]
+    _edit_manifest(saved_net, lambda m: _params(m).update(change))
+    with pytest.raises(ModelFileError, match=match) as info:
+        load(saved_net, network=network)
+    assert "field 'estimator" in str(info.value)
+
+
+def _weight_member(folder, i):
+    manifest = json.loads((folder / "skimdb.json").read_text())
+    return _fitted(manifest)["weights_"][i]["__array__"] + ".npy"
+
+
+def _poison(value, where):
+    def transform(raw):
+        import io
+
+        array = np.load(io.BytesIO(raw))
+        array.flat[where] = value
+        return _npy(array)
+
+    return transform
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize(
+    "value, layer, where",
+    [
+        (np.nan, 0, 0),  # the first kernel
+        (np.inf, 1, 3),  # a bias
+        (-np.inf, 4, -1),  # the output layer's kernel
+        (np.nan, 5, 0),  # the output bias
+    ],
+)
+def test_load_refuses_weights_that_are_not_finite(
+    value, layer, where, network, saved_net, data
+):
+    path = saved_net / "arrays.npz"
+    _rewrite_member(path, _weight_member(saved_net, layer), _poison(value, where))
+    with pytest.raises(ModelFileError, match=rf"weights_\[{layer}\] holds NaN"):
+        load(saved_net, network=network)
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize(
+    "weight, match",
+    [
+        (np.zeros((12, 16), dtype=np.int32), r"weights_\[0\] must be a float32"),
+        (np.zeros((12, 16), dtype=np.float16), r"weights_\[0\] must be a float32"),
+        (np.zeros((12, 8), dtype=np.float32), r"weights_\[0\] has shape \(12, 8\)"),
+        (np.zeros((13, 16), dtype=np.float32), r"weights_\[0\] has shape \(13, 16\)"),
+    ],
+)
+def test_load_refuses_weights_of_another_shape(weight, match, network, saved_net):
+    path = saved_net / "arrays.npz"
+    member = _weight_member(saved_net, 0)
+    _rewrite_member(path, member, lambda raw: _npy(weight))
+    _edit_manifest(
+        saved_net,
+        lambda m: _fitted(m)["weights_"][0].update(
+            dtype=weight.dtype.str, shape=list(weight.shape)
+        ),
+    )
+    with pytest.raises(ModelFileError, match=match):
+        load(saved_net, network=network)
+
+
+def _nested(depth, leaf, wrap):
+    value = leaf
+    for _ in range(depth):
+        value = wrap(value)
+    return value
+
+
+NESTED = {
+    "a list in a parameter": lambda m, d: _params(m).update(
+        callbacks=_nested(d, 1, lambda v: [v])
+    ),
+    "a dict in a parameter": lambda m, d: _params(m).update(
+        class_weight=_nested(d, 1, lambda v: {"__dict__": [[0, v]]})
+    ),
+    "a tuple in a parameter": lambda m, d: _params(m).update(
+        units=_nested(d, 1, lambda v: {"__tuple__": [v]})
+    ),
+    "a list in a fitted value": lambda m, d: _fitted(m).update(
+        history_=_nested(d, 0.5, lambda v: [v])
+    ),
+    "Pipelines in Pipelines": lambda m, d: m.update(
+        estimator=_nested(
+            d,
+            m["estimator"],
+            lambda v: {"class": "Pipeline", "verbose": False, "steps": [["p", v]]},
+        )
+    ),
+}
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize("depth", [33, 40, "deep"])
+@pytest.mark.parametrize("case", NESTED)
+def test_load_refuses_deep_nesting_with_one_error(case, depth, network, saved_net):
+    # a list nested 900 deep in a parameter raised RecursionError; "deep" is as
+    # deep as json.dumps writes it (up to three JSON levels a wrap)
+    if depth == "deep":
+        depth = 900 if "list" in case else 300
+    _edit_manifest(saved_net, lambda m: NESTED[case](m, depth))
+    with pytest.raises(ModelFileError, match="nested deeper than 32"):
+        load(saved_net, network=network)
+
+
+def test_load_refuses_json_nested_past_the_parser(saved_net):
+    text = (saved_net / "skimdb.json").read_text()
+    deep = "[" * 100_000 + "]" * 100_000
+    (saved_net / "skimdb.json").write_text(text.replace('"relu"', deep, 1))
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load(saved_net, network="numpy")
+
+
+# -- loading is bounded (issue 20, class 4) --------------------------------------------
+
+
+def _replace_member(folder, member, write, *, declare=None):
+    """Rewrite ``member`` of arrays.npz with ``write(file)``; ``declare`` makes the
+    zip's central directory claim that many bytes for it (a forged size)."""
+    path = folder / "arrays.npz"
+    with zipfile.ZipFile(path) as z:
+        others = {i.filename: z.read(i) for i in z.infolist() if i.filename != member}
+    with zipfile.ZipFile(path, "w") as z:
+        for name, content in others.items():
+            z.writestr(name, content)
+        with (
+            z.open(zipfile.ZipInfo(member), "w", force_zip64=True)
+            if declare is None
+            else z.open(member, "w") as out
+        ):
+            write(out)
+        if declare is not None:
+            z.getinfo(member).file_size = declare
+
+
+def _declare_weight(folder, i, shape, n_features=None):
+    def edit(m):
+        _fitted(m)["weights_"][i]["shape"] = list(shape)
+        if n_features is not None:
+            _fitted(m)["n_features_in_"] = n_features
+
+    _edit_manifest(folder, edit)
+
+
+@contextlib.contextmanager
+def _decompressed_at_most(limit):
+    """Fail if loading decompresses more than ``limit`` bytes of any zip member."""
+    read = zipfile.ZipExtFile.read
+    total = [0]
+
+    def counting(self, n=-1):
+        data = read(self, n)
+        total[0] += len(data)
+        assert total[0] <= limit, f"{total[0]} bytes decompressed"
+        return data
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zipfile.ZipExtFile, "read", counting)
+        yield total
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+def test_load_refuses_a_member_that_claims_gigabytes_before_reading_it(
+    network, saved_net
+):
+    # the issue's case: 1.6 GB from a few bytes on disk, with a manifest and an
+    # n_features_in_ that agree with it
+    n_features = 25_000_000
+    member = _weight_member(saved_net, 0)
+    header = _npy(np.zeros((n_features, 16), np.float32)[:0])  # for its length
+    _replace_member(
+        saved_net,
+        member,
+        lambda f: np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (n_features, 16)}
+        ),
+        declare=len(header) + n_features * 16 * 4,
+    )
+    _declare_weight(saved_net, 0, (n_features, 16), n_features)
+    with (
+        _decompressed_at_most(2**12),
+        pytest.raises(
+            ModelFileError, match=r"declares 16000001\d\d bytes; arrays of at most"
+        ),
+    ):
+        load(saved_net, network=network)
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+def test_load_refuses_a_member_that_expands_too_much(network, saved_net):
+    # 8 MiB of zeros in a few KiB: within the size bound, refused as a zip bomb
+    n_features = 2**17
+    member = _weight_member(saved_net, 0)
+
+    def write(f):
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (n_features, 16)}
+        )
+        f.write(bytes(n_features * 16 * 4))
+
+    path = saved_net / "arrays.npz"
+    with zipfile.ZipFile(path) as z:
+        others = {i.filename: z.read(i) for i in z.infolist() if i.filename != member}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in others.items():
+            z.writestr(name, content)
+        with z.open(member, "w") as out:
+            write(out)
+    _declare_weight(saved_net, 0, (n_features, 16), n_features)
+    with (
+        _decompressed_at_most(2**12),
+        pytest.raises(ModelFileError, match="expand to 8388736 bytes, over 64 times"),
+    ):
+        load(saved_net, network=network)
+
+
+@pytest.mark.parametrize("network", ["keras", "numpy"])
+@pytest.mark.parametrize(
+    "i, shape, match",
+    [
+        (0, (5000, 16), r"weights_\[0\] has shape \(5000, 16\)"),  # > n_features_in_
+        (1, (100_000,), r"weights_\[1\] has shape \(100000,\)"),
+        (5, (2, 1), r"weights_\[5\] has shape \(2, 1\)"),
+    ],
+)
+def test_load_bounds_each_array_by_the_estimators_state_before_reading_it(
+    i, shape, match, network, saved_net
+):
+    # each array agrees with its declaration in the manifest, but not with the
+    # network the parameters, n_features_in_ and classes_ describe: its data is
+    # never decompressed
+    member = _weight_member(saved_net, i)
+    _rewrite_member(
+        saved_net / "arrays.npz", member, lambda b: _npy(np.ones(shape, np.float32))
+    )
+    _declare_weight(saved_net, i, shape)
+    with _decompressed_at_most(2**12), pytest.raises(ModelFileError, match=match):
+        load(saved_net, network=network)
+
+
+def test_load_bounds_the_arrays_of_one_folder_together(saved_net, monkeypatch):
+    import skimdb.persistence as persistence
+
+    total = sum(
+        i.file_size for i in zipfile.ZipFile(saved_net / "arrays.npz").infolist()
+    )
+    monkeypatch.setattr(persistence, "MAX_ARRAYS_BYTES", total - 1)
+    with pytest.raises(ModelFileError, match="the arrays named so far declare"):
+        load(saved_net, network="numpy")
+    monkeypatch.setattr(persistence, "MAX_ARRAYS_BYTES", total)
+    assert load(saved_net, network="numpy").predict(np.ones((1, 12))).shape == (1,)
+
+
+@pytest.mark.parametrize(
+    "step, edit, match",
+    [
+        (
+            "nb",
+            lambda f: f["log_count_ratio_"].update(shape=[10**6]),
+            r"log_count_ratio_ has shape \(1000000,\), not \(12,\)",
+        ),
+        (
+            "vec",
+            lambda f: f["vocabulary_"].update(shape=[10**6, 2]),
+            r"vocabulary_ holds 1000000 n-grams, but max_features=5",
+        ),
+        (
+            "vec",
+            lambda f: f["vocabulary_"].update(shape=[3, 40]),
+            r"vocabulary_ has shape \(3, 40\), not \(n, <= 2\)",
+        ),
+    ],
+)
+def test_load_bounds_the_plain_steps_arrays_before_reading_them(
+    step, edit, match, tmp_path
+):
+    reviews = [[1, 2, 3, 4], [4, 5, 2, 3], [6, 7], [7, 8, 9, 9]] * 10
+    if step == "nb":
+        model = NBLogCountRatio().fit(
+            MultiHotVectorizer(12).fit_transform(reviews), LABELS
+        )
+    else:
+        model = MultiHotVectorizer(12, ngram_range=(1, 2), max_features=5)
+        model.fit(reviews)
+    save(model, tmp_path / "m")
+
+    def declare(m):
+        edit(_fitted(m))
+        # the member agrees with the forged declaration
+        for ref in _fitted(m).values():
+            if isinstance(ref, dict) and "shape" in ref and ref["shape"][0] >= 3:
+                _rewrite_member(
+                    tmp_path / "m" / "arrays.npz",
+                    ref["__array__"] + ".npy",
+                    lambda b, ref=ref: _npy(np.zeros(ref["shape"], ref["dtype"])),
+                )
+
+    _edit_manifest(tmp_path / "m", declare)
+    with _decompressed_at_most(2**12), pytest.raises(ModelFileError, match=match):
+        load(tmp_path / "m")
+
+
+def _saved_encoder(folder, **params):
+    words = {f"w{i}": i + 1 for i in range(40)}
+    save(ReviewEncoder(word_index=words, **params).fit(), folder)
+    return folder
+
+
+def _set_word_index(folder, words):
+    _edit_manifest(
+        folder,
+        lambda m: _fitted(m).update(
+            word_index_={"__dict__": [[w, r] for w, r in words.items()]}
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "params, words, match",
+    [
+        # more words than num_words=20 (index_from=3) keeps
+        (
+            {"num_words": 20},
+            {f"x{i}": 1 for i in range(18)},
+            "holds 18 words.*at most 17",
+        ),
+        ({"num_words": 20}, {f"x{i}": i + 1 for i in range(1000)}, "holds 1000 words"),
+        # a rank that num_words would have dropped
+        (
+            {"num_words": 20},
+            {"a": 1, "b": 17},
+            "the rank of 'b' must be in \\[0, 16\\]",
+        ),
+        ({"num_words": 20, "index_from": 0}, {"a": 20}, "must be in \\[0, 19\\]"),
+        ({"num_words": 2}, {"a": 1}, "holds 1 words.*at most 0"),
+    ],
+)
+def test_load_bounds_the_word_index_by_num_words(params, words, match, tmp_path):
+    folder = _saved_encoder(tmp_path / "enc", **params)
+    load(folder)
+    _set_word_index(folder, words)
+    with pytest.raises(ModelFileError, match=match):
+        load(folder)
+
+
+def test_load_and_save_bound_the_word_index(tmp_path, monkeypatch):
+    import skimdb.persistence as persistence
+
+    monkeypatch.setattr(persistence, "MAX_WORD_INDEX", 30)
+    with pytest.raises(ValueError, match="word_index_ can't be saved.*holds 40 words"):
+        _saved_encoder(tmp_path / "enc")
+    assert not (tmp_path / "enc").exists()
+    monkeypatch.setattr(persistence, "MAX_WORD_INDEX", 40)
+    folder = _saved_encoder(tmp_path / "enc")
+    assert len(load(folder).word_index_) == 40
+    _set_word_index(folder, {f"x{i}": i + 1 for i in range(41)})
+    with pytest.raises(
+        ModelFileError,
+        match="holds 41 words; .* at most 40|a dict of 41 items; at most 40",
+    ):
+        load(folder)
+
+
+def test_load_and_save_bound_the_manifest(tmp_path, monkeypatch):
+    import skimdb.persistence as persistence
+
+    folder = _saved_encoder(tmp_path / "enc")
+    size = (folder / "skimdb.json").stat().st_size
+    monkeypatch.setattr(persistence, "_MAX_JSON_BYTES", size - 1)
+    with pytest.raises(ModelFileError, match=f"is {size} bytes; at most {size - 1}"):
+        load(folder)
+    with pytest.raises(ValueError, match="would be .* bytes; load reads at most"):
+        _saved_encoder(tmp_path / "other")
+    assert not (tmp_path / "other").exists()

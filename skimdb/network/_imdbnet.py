@@ -2,12 +2,10 @@
 
 import functools
 import math
-import numbers
 
 import keras
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from skimdb.network._layers import SparseDense
@@ -16,6 +14,7 @@ from skimdb.network._numpy_training import (
     numpy_outputs,
     numpy_step_unsupported,
 )
+from skimdb.network._params import PARAMETER_CONSTRAINTS, check_saved_state
 from skimdb.network._scikeras_compat import KerasClassifierCompat
 from skimdb.network._training import (
     TrainingDivergedError,
@@ -25,10 +24,6 @@ from skimdb.network._training import (
 )
 
 __all__ = ["IMDBNet"]
-
-_LOSSES = {"binary_crossentropy", "mse", "mean_squared_error"}
-#: The widest input: columns travel to TensorFlow as int32.
-_MAX_FEATURES = np.iinfo(np.int32).max
 
 
 class IMDBNet(KerasClassifierCompat):
@@ -89,8 +84,12 @@ class IMDBNet(KerasClassifierCompat):
         once per epoch (as with ``fit(steps_per_execution=...)``); epoch hooks
         as usual.
     warm_start : bool, default=False
-        Whether ``fit`` continues training the current network rather than
-        building a new one.
+        Whether ``fit`` continues training the current network (and its
+        optimizer's state) rather than building a new one. As with
+        ``MLPClassifier``, ``y`` must then hold the same classes as before, and
+        the parameters that shape the network (``units``, ``hidden_layers``,
+        ``activation``, ``dropout``, ``l2``, ``loss``) must be as they were;
+        otherwise ``fit`` raises a ``ValueError`` and the network is unchanged.
     random_state : int, numpy.random.RandomState or None, default=None
         Seeds the initial weights and the shuffling. The seeds of each layer's
         initializer and of the shuffle are derived from it; no global random state
@@ -144,25 +143,8 @@ class IMDBNet(KerasClassifierCompat):
     """
 
     _parameter_constraints: dict = {
-        "units": [Interval(numbers.Integral, 1, None, closed="left")],
-        "hidden_layers": [Interval(numbers.Integral, 0, None, closed="left")],
-        "activation": [str],
-        "loss": [StrOptions(_LOSSES)],
+        **PARAMETER_CONSTRAINTS,
         "optimizer": [str, keras.optimizers.Optimizer],
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither"), None],
-        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
-        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "l2": [Interval(numbers.Real, 0, None, closed="left")],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -234,6 +216,8 @@ class IMDBNet(KerasClassifierCompat):
             then left unfitted, never with a network that predicts NaN.
         """
         self._check_params(X)
+        if self.warm_start:
+            self._check_same_network("warm_start=True")
         return super().fit(X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -256,6 +240,7 @@ class IMDBNet(KerasClassifierCompat):
             The classifier, trained one epoch further.
         """
         self._check_params(X)
+        self._check_same_network("partial_fit")
         return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
 
     # --- the network --------------------------------------------------------------
@@ -292,12 +277,37 @@ class IMDBNet(KerasClassifierCompat):
             name="positive" if binary else "classes",
         )(x)
         model = keras.Model(inputs, outputs, name="imdbnet")
+        self._network_params = self._architecture()
         model.compile(
             optimizer=self._make_optimizer(),
             loss=_keras_loss(self.loss, binary),
             metrics=[_accuracy_metric(self.loss, binary)],
         )
         return model
+
+    #: The parameters the built network embodies; a warm start keeps the network.
+    _ARCHITECTURE = ("units", "hidden_layers", "activation", "dropout", "l2", "loss")
+
+    def _architecture(self):
+        return {name: getattr(self, name) for name in self._ARCHITECTURE}
+
+    def _check_same_network(self, how):
+        """A warm start or partial_fit continues ``model_`` as built: refuse it when
+        a parameter that shaped the network has changed since (the network would
+        go on, silently, with the old value, and be saved under the new one)."""
+        built = getattr(self, "_network_params", None)
+        if not self.initialized_ or built is None:
+            return
+        changed = [
+            name for name, value in built.items() if getattr(self, name) != value
+        ]
+        if changed:
+            name = changed[0]
+            raise ValueError(
+                f"{how} continues the network built with {name}={built[name]!r}, "
+                f"but {name} is now {getattr(self, name)!r}. Set it back, or fit "
+                "with warm_start=False to build a new network."
+            )
 
     def _make_optimizer(self):
         kind, config = _optimizer_spec(self.optimizer)
@@ -476,27 +486,9 @@ class IMDBNet(KerasClassifierCompat):
         its ``model_`` already loaded); the parameters are checked first."""
         net = cls(**params)
         net._validate_params()
+        check_saved_state(params, state)  # as load(network="numpy") does
         classes = np.asarray(state["classes_"])
         n_features = state["n_features_in_"]
-        if (
-            classes.ndim != 1
-            or len(classes) < 2
-            or len(np.unique(classes)) != len(classes)
-        ):
-            raise ValueError(f"classes_ must be 2 or more distinct labels: {classes!r}")
-        if (
-            isinstance(n_features, bool)
-            or not isinstance(n_features, numbers.Integral)
-            or not 1 <= n_features <= _MAX_FEATURES
-        ):
-            raise ValueError(
-                f"n_features_in_ must be an int in [1, {_MAX_FEATURES}]; "
-                f"got {n_features!r}"
-            )
-        if state["X_dtype_"] not in ("float32", "float64"):
-            raise ValueError(
-                f"X_dtype_ must be float32 or float64: {state['X_dtype_']!r}"
-            )
         model = state["model_"]
         outputs = 1 if len(classes) == 2 else len(classes)
         shapes = (tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:]))
@@ -507,6 +499,7 @@ class IMDBNet(KerasClassifierCompat):
             )
         net._restore_fitted(classes, n_features, state.get("feature_names_in_"))
         net.model_ = model
+        net._network_params = net._architecture()
         net.X_dtype_ = np.dtype(state["X_dtype_"])
         net.X_shape_ = (len(classes), n_features)
         history = state["history_"]

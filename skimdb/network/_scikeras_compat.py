@@ -20,7 +20,7 @@ from scikeras.wrappers import KerasClassifier
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import ClassifierTags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 __all__ = ["KerasClassifierCompat"]
 
@@ -55,7 +55,19 @@ class KerasClassifierCompat(KerasClassifier):
     def fit(self, X, y, sample_weight=None):
         # scikeras multiplies sample_weight by the class weights in place, which
         # changed the caller's array and compounded on refits: pass it a copy.
-        return super().fit(X, y, sample_weight=_own_copy(sample_weight))
+        sample_weight = _own_copy(sample_weight)
+        if not (self.warm_start and self.initialized_):
+            return super().fit(X, y, sample_weight=sample_weight)
+        # A warm start: scikeras' fit sets classes_ to None, then keeps the
+        # network and its target encoder without re-initialising, which left
+        # classes_ None for good. Keep them, and, as MLPClassifier does, accept
+        # only the classes the network was built for.
+        classes = self.classes_
+        _check_warm_start_classes(y, classes)
+        try:
+            return super().fit(X, y, sample_weight=sample_weight)
+        finally:
+            self.classes_ = classes
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         if classes is not None and len(np.unique(classes)) != len(classes):
@@ -145,6 +157,21 @@ class KerasClassifierCompat(KerasClassifier):
         self.feature_encoder_ = self.feature_encoder.fit(X)
         self._initialize_callbacks()
         self._random_state = self.random_state
+
+
+def _check_warm_start_classes(y, classes):
+    """MLPClassifier's rule for a warm start: ``y`` holds exactly ``classes``."""
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    present = np.unique(y)
+    if set(present.tolist()) != set(np.asarray(classes).tolist()):
+        raise ValueError(
+            "warm_start=True continues the network built for the classes "
+            f"{np.asarray(classes).tolist()}, but y holds the classes "
+            f"{present.tolist()}; a warm start needs y with the same classes as "
+            "the previous fit. Set warm_start=False to build a new network for "
+            "these classes."
+        )
 
 
 def _own_copy(sample_weight):
