@@ -151,10 +151,10 @@ def test_the_numpy_step_diverges_like_the_graph(data):
 def test_the_blas_limit_is_restored_whatever_the_threads_order():
     from threadpoolctl import threadpool_info
 
-    from skimdb.network._numpy_training import _one_blas_thread
+    from skimdb.network._core import one_blas_thread
 
     before = [lib["num_threads"] for lib in threadpool_info()]
-    first, second = _one_blas_thread(), _one_blas_thread()
+    first, second = one_blas_thread(), one_blas_thread()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)  # the first out while the second still runs
