@@ -55,6 +55,8 @@ EPSILON = 1e-7
 
 #: Rows per forward pass in :func:`network_outputs`: bounds the hidden layers' size.
 _PREDICT_CHUNK = 65536
+#: Rows that :func:`network_outputs` predicts without limiting BLAS' threads.
+_FEW_ROWS = 64
 
 
 # --- activations -------------------------------------------------------------------
@@ -326,7 +328,10 @@ def network_outputs(weights, activations, X):
         if n > _PREDICT_CHUNK
         else [X]  # no copy
     )
-    with np.errstate(all="ignore"), one_blas_thread():
+    # a few rows start no BLAS threads: spare them the limit's first library
+    # scan (18 ms, in a one-review prediction's fresh process)
+    threads = one_blas_thread() if n > _FEW_ROWS else contextlib.nullcontext()
+    with np.errstate(all="ignore"), threads:
         return np.concatenate(
             [
                 output_probabilities(forward(weights, activations, chunk)[-1])

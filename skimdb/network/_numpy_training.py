@@ -4,7 +4,9 @@ A step of the TensorFlow epoch graph (:mod:`._training`) runs about 200 kernels,
 each with some tens of microseconds of fixed cost on two cores: 7.7 ms for a
 batch of 512 reviews at 16 units, of which the arithmetic (two sparse products
 of about 1M multiply-adds, the small dense layers, the optimizer's update) is
-about 1 ms. Written by hand, the step is about 25 NumPy and SciPy calls:
+about 1 ms. Written by hand, the step is about 25 NumPy and SciPy calls, all
+of them the network core's (:mod:`._core`); this module reads the Keras model
+into the core's terms and runs the epoch:
 
 - forward: a CSR-dense product for the first layer, dense products after it;
 - the gradients of the loss Keras compiles for the network (its cross-entropy
@@ -15,10 +17,11 @@ about 1 ms. Written by hand, the step is about 25 NumPy and SciPy calls:
 - Keras' own update formulas of ``RMSprop``, ``Adam`` and ``SGD``, in float32,
   on every weight, so the optimizer state is the one Keras would hold.
 
-It covers the networks IMDBNet builds without dropout, with the activations
-below and an optimizer without gradient clipping, weight decay, EMA or a
-learning-rate schedule; :func:`numpy_step_unsupported` says why any other
-network trains in the TensorFlow graph. The weights and optimizer state are read
+It covers the networks IMDBNet builds without dropout, with the hidden
+activations of the core's ``DERIVATIVES`` and an optimizer without gradient
+clipping, weight decay, EMA or a learning-rate schedule;
+:func:`numpy_step_unsupported` says why any other network trains in the
+TensorFlow graph. The weights and optimizer state are read
 from the Keras variables at the start of each epoch and written back at its end,
 so callbacks, early stopping, saving and warm starts see the Keras model as
 ``Model.fit`` leaves it. Tests check that it reaches the TensorFlow step's
