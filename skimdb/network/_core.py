@@ -399,6 +399,10 @@ def one_blas_thread():
 
 # --- optimizers --------------------------------------------------------------------
 
+#: Options of Keras' base optimizer that no class here computes.
+_OPTIONS_LACKED = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay",
+                   "loss_scale_factor")  # fmt: skip
+
 
 class _Optimizer:
     """Keras' update of one optimizer class, in NumPy, on float32 weights.
@@ -415,8 +419,31 @@ class _Optimizer:
 
     @classmethod
     def unsupported(cls, keras_optimizer):
-        """Why this update is not Keras' for ``keras_optimizer``, or None."""
+        """Why this update is not Keras' for ``keras_optimizer``, or None: the
+        options of Keras' base optimizer that none computes (a subclass checks
+        its own first)."""
+        import keras
+
+        for option in _OPTIONS_LACKED:
+            if getattr(keras_optimizer, option, None) is not None:
+                return f"optimizer option {option}"
+        if getattr(keras_optimizer, "use_ema", False):
+            return "optimizer EMA"
+        if (getattr(keras_optimizer, "gradient_accumulation_steps", None) or 1) > 1:
+            return "gradient accumulation"
+        learning_rate = cls._learning_rate(keras_optimizer)
+        if (
+            isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+            or callable(learning_rate)
+            or not hasattr(learning_rate, "numpy")
+        ):
+            return "a learning-rate schedule"
         return None
+
+    @staticmethod
+    def _learning_rate(keras_optimizer):
+        # a variable, a schedule or a callable (the public property calls it)
+        return keras_optimizer._learning_rate
 
     def slot_variables(self):
         """The Keras optimizer's per-weight variables: lists in the order of
@@ -431,7 +458,7 @@ class _Optimizer:
             [np.array(v.numpy(), dtype=np.float32) for v in variables]
             for variables in self.slot_variables()
         ]
-        learning_rate = np.float32(optimizer._learning_rate.numpy())
+        learning_rate = np.float32(self._learning_rate(optimizer).numpy())
         return slots, int(optimizer.iterations.numpy()), learning_rate
 
     def write_state(self, slots, iterations):
@@ -458,7 +485,7 @@ class RMSprop(_Optimizer):
     def unsupported(cls, keras_optimizer):
         if keras_optimizer.momentum or keras_optimizer.centered:
             return "RMSprop with momentum or centered"
-        return None
+        return super().unsupported(keras_optimizer)
 
     def slot_variables(self):
         return [self.keras._velocities]
@@ -494,7 +521,9 @@ class Adam(_Optimizer):
 
     @classmethod
     def unsupported(cls, keras_optimizer):
-        return "Adam with amsgrad" if keras_optimizer.amsgrad else None
+        if keras_optimizer.amsgrad:
+            return "Adam with amsgrad"
+        return super().unsupported(keras_optimizer)
 
     def slot_variables(self):
         return [self.keras._momentums, self.keras._velocities]
@@ -516,7 +545,9 @@ class SGD(_Optimizer):
 
     @classmethod
     def unsupported(cls, keras_optimizer):
-        return "SGD with nesterov" if keras_optimizer.nesterov else None
+        if keras_optimizer.nesterov:
+            return "SGD with nesterov"
+        return super().unsupported(keras_optimizer)
 
     def slot_variables(self):
         return [self.keras.momentums] if self.keras.momentum else []
@@ -536,10 +567,6 @@ class SGD(_Optimizer):
 #: The optimizer classes, by the name of the Keras class each computes.
 OPTIMIZERS = {kind.__name__: kind for kind in (RMSprop, Adam, SGD)}
 
-#: Keras optimizer options none of them has.
-_OPTIONS_LACKED = ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay",
-                   "loss_scale_factor")  # fmt: skip
-
 
 def _optimizer_class(keras_optimizer):
     import keras
@@ -554,29 +581,10 @@ def _optimizer_class(keras_optimizer):
 
 def optimizer_unsupported(keras_optimizer):
     """Why no optimizer class here computes ``keras_optimizer``'s update, or None."""
-    import keras
-
     kind = _optimizer_class(keras_optimizer)
     if kind is None:
         return f"optimizer {type(keras_optimizer).__name__}"
-    reason = kind.unsupported(keras_optimizer)
-    if reason is not None:
-        return reason
-    for option in _OPTIONS_LACKED:
-        if getattr(keras_optimizer, option, None) is not None:
-            return f"optimizer option {option}"
-    if getattr(keras_optimizer, "use_ema", False):
-        return "optimizer EMA"
-    if (getattr(keras_optimizer, "gradient_accumulation_steps", None) or 1) > 1:
-        return "gradient accumulation"
-    learning_rate = keras_optimizer._learning_rate  # a variable, schedule or callable
-    if (
-        isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule)
-        or callable(learning_rate)
-        or not hasattr(learning_rate, "numpy")
-    ):
-        return "a learning-rate schedule"
-    return None
+    return kind.unsupported(keras_optimizer)
 
 
 def numpy_optimizer(keras_optimizer):

@@ -246,10 +246,8 @@ class NumpyEpochTrainer:
             p = output_probabilities(outputs[-1])
             losses, dz = gradient(outputs[-1], p, y_batch, scale)
             loss = float(np.sum(losses * scale[:, 0])) + l2_penalty(weights, self._l2)
-            grads = backward(
-                weights, self._activations, batch, outputs, dz.astype(np.float32),
-                self._l2,
-            )  # fmt: skip
+            dz = dz.astype(np.float32)
+            grads = backward(weights, self._activations, batch, outputs, dz, self._l2)
             iterations += 1
             optimizer.update_params(weights, grads, slots, iterations, lr)
             loss_sum += loss * (stop - start)
