@@ -151,10 +151,10 @@ def test_the_numpy_step_diverges_like_the_graph(data):
 def test_the_blas_limit_is_restored_whatever_the_threads_order():
     from threadpoolctl import threadpool_info
 
-    from skimdb.network._numpy_training import _one_blas_thread
+    from skimdb.network._core import one_blas_thread
 
     before = [lib["num_threads"] for lib in threadpool_info()]
-    first, second = _one_blas_thread(), _one_blas_thread()
+    first, second = one_blas_thread(), one_blas_thread()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)  # the first out while the second still runs
@@ -185,3 +185,21 @@ def test_a_float64_policy_trains_in_the_graph(data):
     finally:
         keras.config.set_dtype_policy("float32")
     assert "dtype policy" in numpy_step_unsupported(net.model_)
+
+
+def test_one_method_chooses_numpy_or_tensorflow_to_train_and_predict(data, monkeypatch):
+    import skimdb.network._imdbnet as imdbnet
+
+    X, ys, _ = data
+    net = IMDBNet(random_state=0, epochs=1, batch_size=64).fit(X, ys[2])
+    assert type(net._trainer) is NumpyEpochTrainer
+    expected = net.predict_proba(X)
+
+    def no_numpy(model, X):
+        raise AssertionError("predicted through the NumPy core")
+
+    monkeypatch.setattr(imdbnet, "numpy_outputs", no_numpy)
+    monkeypatch.setattr(IMDBNet, "_numpy_core_applies", lambda self: False)
+    np.testing.assert_allclose(net.predict_proba(X), expected, rtol=1e-5, atol=1e-6)
+    net.partial_fit(X, ys[2])  # the NumPy trainer is not reused
+    assert type(net._trainer) is EpochTrainer

@@ -3,8 +3,6 @@
 import csv
 import sys
 
-import numpy as np
-
 from skimdb.cli._options import CLASS_NAMES
 
 
@@ -73,21 +71,20 @@ def final_step(model):
 
 def network_loss(model, y, proba):
     """The network's training loss (its ``loss`` parameter) on labels ``y``:
-    (name, value). A model without one is scored with binary cross-entropy, the
-    loss of its two-class probabilities.
+    (name, value). A model without one is scored with cross-entropy, the loss
+    of its probabilities.
 
-    Computed as Keras does (probabilities clipped to Keras' epsilon, 1e-7), in
-    NumPy: a model loaded for prediction needs no TensorFlow.
+    Computed by the network's NumPy core as Keras evaluates it (probabilities
+    clipped to Keras' epsilon, 1e-7): a model loaded for prediction needs no
+    TensorFlow.
     """
-    name = getattr(final_step(model), "loss", None)
+    from skimdb.network._core import mean_loss
+
+    net = final_step(model)
+    name = getattr(net, "loss", None)
     if not isinstance(name, str):
         name = "binary_crossentropy"
-    y_true = np.asarray(y, dtype=np.float64)
-    p = proba[:, 1].astype(np.float64)
-    if name in ("mse", "mean_squared_error"):
-        return name, float(np.mean((y_true - p) ** 2))
-    p = np.clip(p, 1e-7, 1 - 1e-7)
-    return name, float(-np.mean(y_true * np.log(p) + (1 - y_true) * np.log1p(-p)))
+    return name, mean_loss(name, y, proba, net.classes_)
 
 
 # -- train -----------------------------------------------------------------------------

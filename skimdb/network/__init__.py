@@ -4,12 +4,19 @@
   state);
 - ``_scikeras_compat``: every override of scikeras' ``KerasClassifier``, and why
   (the only module of skimdb that imports scikeras);
-- ``_training``: the epoch loop, one traced TensorFlow graph per epoch;
-- ``_numpy_training``: the same step in NumPy and SciPy, for the networks it
-  covers (most of them: 7 to 10 times faster per epoch);
+- ``_core``: the network's arithmetic in NumPy and SciPy, the one copy:
+  activation, derivative and loss tables, the forward and backward passes, and
+  the optimizer classes (RMSprop, Adam, SGD), each with its mapping to Keras'
+  variables. It trains, predicts for a fitted network, and predicts for a loaded
+  one, and imports no TensorFlow;
+- ``_numpy_training``: the epoch loop on the core, for the networks it covers
+  (most of them: 7 to 10 times faster per epoch), and the test of which it
+  covers (``IMDBNet._numpy_core_applies`` makes the choice);
+- ``_training``: the epoch loop as one traced TensorFlow graph per epoch, for
+  the others;
 - ``_layers``: the sparse first layer;
-- ``_inference``: the forward pass in NumPy/SciPy, to predict from a saved
-  model's weights without importing TensorFlow.
+- ``_inference``: ``NetworkPredictor``, a saved model's network predicting on the
+  core, without importing TensorFlow.
 
 Importing this package is cheap: ``IMDBNet`` (and with it TensorFlow, 3.5 to 5 s)
 is imported on first use.

@@ -1,4 +1,4 @@
-"""The network's forward pass in NumPy and SciPy, without TensorFlow.
+"""A saved network that predicts in NumPy and SciPy, without TensorFlow.
 
 Importing TensorFlow takes 3.5 to 5 s and about 0.5 GB; predicting one review
 with three small dense layers takes microseconds. A model loaded for prediction
@@ -7,56 +7,17 @@ only (``skimdb.persistence.load(folder, network="numpy")``) answers with
 float32 as Keras does: a sparse-dense product for the first layer (scipy), dense
 products after it, the same activations. Its probabilities match the Keras
 network's to about 1e-7. It cannot train: load with ``network="keras"`` for that.
+The forward pass is the core's (:mod:`._core`), the one a fitted IMDBNet
+predicts and trains with.
 """
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["ACTIVATIONS", "NetworkPredictor", "predictor_from_saved_state"]
+from skimdb.network._core import ACTIVATIONS, class_probabilities, network_outputs
 
-
-def _sigmoid(x):
-    # as Keras: 1 / (1 + exp(-x)), without overflow warnings for large |x|
-    out = np.empty_like(x)
-    positive = x >= 0
-    out[positive] = 1 / (1 + np.exp(-x[positive]))
-    e = np.exp(x[~positive])
-    out[~positive] = e / (1 + e)
-    return out
-
-
-def _softmax(x):
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _elu(x):
-    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
-
-
-def _selu(x):
-    alpha, scale = 1.6732632423543772, 1.0507009873554805
-    return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
-
-
-#: The activations (Keras' names) this forward pass computes as Keras does.
-ACTIVATIONS = {
-    "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "relu6": lambda x: np.clip(x, 0, 6),
-    "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "softmax": _softmax,
-    "elu": _elu,
-    "selu": _selu,
-    "softplus": lambda x: np.logaddexp(x, 0).astype(x.dtype),
-    "softsign": lambda x: x / (1 + np.abs(x)),
-    "silu": lambda x: x * _sigmoid(x),
-    "swish": lambda x: x * _sigmoid(x),
-    "exponential": np.exp,
-}
+__all__ = ["NetworkPredictor", "predictor_from_saved_state"]
 
 
 class NetworkPredictor(ClassifierMixin, BaseEstimator):
@@ -174,19 +135,9 @@ class NetworkPredictor(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float32)
-        hidden = ACTIVATIONS[self.activation]
-        x = X
-        last = len(self._layers) - 1
-        for i, (kernel, bias) in enumerate(self._layers):
-            z = x @ kernel if sp.issparse(x) else np.dot(x, kernel)
-            z = np.asarray(z, dtype=np.float32) + bias
-            if i < last:
-                x = hidden(z)
-            elif kernel.shape[1] == 1:
-                p = _sigmoid(z)[:, 0]
-                return np.column_stack([1 - p, p])
-            else:
-                return _softmax(z)
+        weights = [array for layer in self._layers for array in layer]
+        hidden = [self.activation] * (len(self._layers) - 1)
+        return class_probabilities(network_outputs(weights, hidden, X))
 
     def predict(self, X):
         """The most probable class of each review.

@@ -21,10 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from skimdb._ragged import row_ids
+from skimdb.network._core import n_correct
 
 __all__ = [
     "EpochTrainer",
-    "make_trainer",
     "TrainingDivergedError",
     "epoch_order",
     "fit_model",
@@ -128,21 +128,8 @@ class EpochTrainer:
         loss = self.model.compute_loss(
             y=y, y_pred=y_pred, sample_weight=sample_weight, training=False
         )
-        accuracy = float(_n_correct(y, y_pred)) / len(y_pred)
+        accuracy = n_correct(y, y_pred) / len(y_pred)
         return {"loss": float(loss), "accuracy": accuracy}
-
-
-def make_trainer(model, batch_size, target_width=1, numpy_step=True):
-    """The fastest trainer that computes ``model``'s Keras step: the NumPy one
-    where it covers the network (and ``numpy_step``), else the traced graph."""
-    from skimdb.network._numpy_training import (
-        NumpyEpochTrainer,
-        numpy_step_unsupported,
-    )
-
-    if numpy_step and numpy_step_unsupported(model) is None:
-        return NumpyEpochTrainer(model, batch_size, target_width)
-    return EpochTrainer(model, batch_size, target_width)
 
 
 class _EpochGraph:
@@ -202,7 +189,7 @@ class _EpochGraph:
             return (
                 i + 1,
                 loss_sum + loss * size,  # Keras averages batch losses by batch size
-                correct + _n_correct(y_batch, y_pred),
+                correct + tf.reduce_sum(_hits(y_batch, y_pred)),
             )
 
         zero = tf.constant(0.0)
@@ -293,19 +280,15 @@ def _private_copy(model):
     return copy
 
 
-def _n_correct(y, y_pred):
-    """How many predictions are right: a probability on the side of 0.5 of its 0/1
-    target, or the most probable of several classes (a label, or one-hot)."""
+def _hits(y, y_pred):
+    """Keras' accuracy of each prediction, 0 or 1: binary (a probability on the
+    side of 0.5 of its 0/1 target), sparse categorical (labels) or categorical
+    (one-hot); the core's ``n_correct`` counts the same in NumPy."""
     if y_pred.shape[-1] == 1:
-        hits = tf.equal(tf.cast(y_pred > 0.5, y.dtype), y)
-    else:
-        predicted = tf.argmax(y_pred, axis=-1)
-        if y.shape[-1] == 1:
-            labels = tf.cast(tf.reshape(y, [-1]), tf.int64)
-        else:
-            labels = tf.argmax(y, axis=-1)
-        hits = tf.equal(predicted, labels)
-    return tf.reduce_sum(tf.cast(hits, tf.float32))
+        return keras.metrics.binary_accuracy(y, y_pred)
+    if y.shape[-1] == 1:
+        return keras.metrics.sparse_categorical_accuracy(y, y_pred)
+    return keras.metrics.categorical_accuracy(y, y_pred)
 
 
 def to_sparse_tensor(X):
