@@ -17,7 +17,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
+from skimdb._codec import check_word_index as _check_word_index
+from skimdb._codec import id_words as _id_words
 from skimdb._ragged import (
+    RaggedIds,
     compress,
     offsets_from_lengths,
     offsets_from_rows,
@@ -25,8 +28,6 @@ from skimdb._ragged import (
     row_at,
     row_ids,
 )
-from skimdb._tokenize import _id_words
-from skimdb.datasets._text import _check_word_index
 
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
@@ -189,7 +190,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
         y : None
             Ignored.
@@ -207,7 +208,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
         y : None
             Ignored.
@@ -325,7 +326,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
 
         Returns
@@ -616,6 +617,8 @@ def _flatten_reviews(X):
     Validates as it goes: each review must be a sequence of non-negative ints.
     """
     _check_n_reviews(X)
+    if isinstance(X, RaggedIds):  # ReviewEncoder's output: int32 ids, checked
+        return X.values, X.offsets
     if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 1:  # pandas Series
         X = X.to_numpy()
     if isinstance(X, np.ndarray) and X.dtype != object:

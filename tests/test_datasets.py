@@ -30,9 +30,9 @@ from conftest import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from skimdb._tokenize import _tokenize, _tokenize_bytes
 from sklearn.utils import Bunch
 
-from skimdb._tokenize import _tokenize, _tokenize_bytes
 from skimdb.datasets import (
     IMDBDataNotFoundError,
     _sources,
