@@ -407,7 +407,7 @@ def _finish(indices, lengths, table, start_char):
 
 
 def _vocabulary(word_index, *, num_words, index_from):
-    """The words of ``word_index`` that can get an id, as Arrow binary, and their ids."""
+    """The words of ``word_index`` that can get an id (Arrow binary), and the ids."""
     limit = None if num_words is None else num_words - index_from
     words, ids = [], []
     for word, rank in word_index.items():
