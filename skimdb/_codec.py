@@ -64,6 +64,7 @@ __all__ = [
     "lookup_words",
     "rank_words",
     "reverse_index",
+    "thread_map",
     "tokenize",
 ]
 
@@ -231,8 +232,9 @@ def _chunks(texts):
     return [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)] or [texts]
 
 
-def _map(function, items, n_threads):
-    """``function`` over ``items`` in up to ``n_threads`` threads, results in order."""
+def thread_map(function, items, n_threads=None):
+    """``function`` over ``items`` in up to ``n_threads`` threads (None: one per
+    CPU), the results in the order of ``items``."""
     n_threads = _n_threads(n_threads, len(items))
     if n_threads == 1:
         return [function(item) for item in items]
@@ -331,7 +333,7 @@ def count_words(texts, *, n_threads=None):
     counts : ndarray of int64
         The number of occurrences (not of documents) of each word.
     """
-    chunk_results = _map(_words_of_chunk, _chunks(list(texts)), n_threads)
+    chunk_results = thread_map(_words_of_chunk, _chunks(list(texts)), n_threads)
     words, counts, _ = _count(chunk_results)
     return _str_words(words), counts
 
@@ -476,7 +478,7 @@ def encode(
             start,
         )
 
-    return _join(_map(work, _chunks(list(texts)), n_threads))
+    return _join(thread_map(work, _chunks(list(texts)), n_threads))
 
 
 def lookup_words(texts, word_index, *, n_threads=None):
@@ -523,7 +525,7 @@ def fit_encode(
     word_index : dict of str to int
     ids : RaggedIds
     """
-    chunk_results = _map(_words_of_chunk, _chunks(list(texts)), n_threads)
+    chunk_results = thread_map(_words_of_chunk, _chunks(list(texts)), n_threads)
     dictionary, positions = _merge([distinct for _, distinct, _ in chunk_results])
     counts = np.zeros(len(dictionary), np.int64)
     for (indices, distinct, _), where in zip(chunk_results, positions, strict=True):
@@ -543,7 +545,9 @@ def fit_encode(
         (indices, _, lengths), where = args
         return _finish(indices, lengths, table[where], start)
 
-    parts = _map(work, list(zip(chunk_results, positions, strict=True)), n_threads)
+    parts = thread_map(
+        work, list(zip(chunk_results, positions, strict=True)), n_threads
+    )
     words = _str_words(dictionary.take(pa.array(order)))
     return {word: rank for rank, word in enumerate(words, start=1)}, _join(parts)
 

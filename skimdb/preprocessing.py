@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from skimdb._codec import check_word_index as _check_word_index
 from skimdb._codec import id_words as _id_words
+from skimdb._codec import thread_map
 from skimdb._ragged import (
     RaggedIds,
     compress,
@@ -781,9 +782,8 @@ def _multi_hot(columns, indptr, width, dtype):
     # chunk bounds: the rows holding every _SORT_CHUNK-th id
     starts = row_at(indptr, np.arange(0, indptr[-1], _SORT_CHUNK))
     bounds = np.unique(np.concatenate(([0], starts, [n_rows])))
-    counts = np.zeros(n_rows, dtype=np.int64)
-    kept = []
-    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+
+    def merge(first, last):
         rows = int(last - first)
         key_dtype = np.int32 if rows * width < 2**31 else np.int64
         keys = repeat_rows(
@@ -797,8 +797,16 @@ def _multi_hot(columns, indptr, width, dtype):
         np.not_equal(keys[1:], keys[:-1], out=unique[1:])
         keys = keys[unique]
         row = keys // width
-        counts[first:last] = np.bincount(row, minlength=rows)
-        kept.append(keys - row * width)
+        return np.bincount(row, minlength=rows), keys - row * width
+
+    # groups of chunks in threads (numpy releases the GIL); the order is kept
+    groups = np.array_split(np.arange(bounds.size - 1), max(1, bounds.size // 64))
+    parts = thread_map(
+        lambda group: [merge(bounds[i], bounds[i + 1]) for i in group], groups
+    )
+    counts = [c for part in parts for c, _ in part]
+    kept = [k for part in parts for _, k in part]
+    counts = np.concatenate(counts) if counts else np.zeros(n_rows, np.int64)
     offsets = offsets_from_lengths(counts)
     indices = np.concatenate(kept) if kept else np.empty(0, np.int32)
     X = sp.csr_matrix(
