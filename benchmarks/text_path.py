@@ -119,6 +119,10 @@ def _timed(function, *args):
 def memory_child(which, n_reviews):
     """Run one pipeline on the corpus in this process; print its peak growth."""
     texts, y = synthetic_corpus(n_reviews)
+    if which == "skimdb":  # every framework imported before the count starts
+        import skimdb.network  # noqa: F401 (TensorFlow)
+    else:
+        import sklearn.neural_network  # noqa: F401
     gc.collect()
     base = _status_mib("VmRSS")
     _hwm_reset()

@@ -806,9 +806,17 @@ def _multi_hot(columns, indptr, width, dtype):
     )
     counts = [c for part in parts for c, _ in part]
     kept = [k for part in parts for _, k in part]
+    del parts
     counts = np.concatenate(counts) if counts else np.zeros(n_rows, np.int64)
     offsets = offsets_from_lengths(counts)
-    indices = np.concatenate(kept) if kept else np.empty(0, np.int32)
+    # the blocks copied into place one by one, each freed once copied: the peak
+    # holds the result and one block, not the result twice
+    index_dtype = np.result_type(*kept) if kept else np.int32
+    indices = np.empty(int(offsets[-1]), index_dtype)
+    for i in range(len(kept)):
+        block = kept[i]
+        kept[i] = None
+        indices[offsets[bounds[i]] : offsets[bounds[i + 1]]] = block
     X = sp.csr_matrix(
         (np.ones(indices.size, dtype), indices, offsets), shape=(n_rows, width)
     )
