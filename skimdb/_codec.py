@@ -602,7 +602,11 @@ def decode_rows(ragged, reverse):
     names = np.full(size, UNKNOWN, dtype=object)
     for i, word in reverse.items():
         names[i] = word
-    words = pa.array(names, pa.string()).take(pa.array(ragged.values))
+    try:
+        names = pa.array(names, pa.string())
+    except (UnicodeError, pa.ArrowException):  # a word with a lone surrogate
+        return [decode(row, reverse) for row in ragged.tolist()]
+    words = names.take(pa.array(ragged.values))
     lists = pa.LargeListArray.from_arrays(
         pa.array(ragged.offsets - ragged.offsets[0]), words
     )

@@ -80,6 +80,10 @@ def test_lone_surrogates_are_words_as_in_python():
     assert _codec.tokenize(text) == ref.tokenize(text)
     word_index, ids = _codec.fit_encode([text, "a"])
     assert (word_index, ids.tolist()) == ref.fit_encode([text, "a"])
+    reverse = _codec.reverse_index(word_index, index_from=3, start_char=1, oov_char=2)
+    assert _codec.decode_rows(ids, reverse) == [
+        _codec.decode(row, reverse) for row in ids.tolist()
+    ]
 
 
 def test_decode_rows_equals_decode():
