@@ -64,9 +64,10 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     word_index : None, "imdb" or dict of str to int, default=None
         ``None`` learns the word index from the texts given to :meth:`fit`;
         ``"imdb"`` reads Keras' IMDB word index with
-        :func:`skimdb.datasets.get_word_index` (from ``data_home``,
-        downloading it if it is missing there); a dict (word to rank, from 1)
-        is used as given.
+        :func:`skimdb.datasets.get_word_index` from ``data_home`` (``fit``
+        never downloads: if it is missing, call ``get_word_index()`` once, or
+        put ``imdb_word_index.json`` there); a dict (word to rank, from 1) is
+        used as given.
     min_count : int, default=1
         With a learned word index, leave out the words that occur fewer than
         ``min_count`` times in the training texts. Must be 1 otherwise.
@@ -176,7 +177,9 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 "or pass word_index=None to learn the words from the texts."
             )
         if isinstance(self.word_index, str):  # "imdb"
-            word_index = get_word_index(data_home=self.data_home)
+            word_index = get_word_index(
+                data_home=self.data_home, download_if_missing=False
+            )
         else:
             word_index = _codec.check_word_index(self.word_index)
         self.word_index_ = {

@@ -468,3 +468,17 @@ def test_every_id_is_below_num_words(num_words):
         X = enc.fit_transform(TEXTS + ["b a b c"])
         assert X.values.size == 0 or X.values.max() < num_words
         assert enc.transform(TEXTS).values.max(initial=0) < num_words
+
+
+def test_fit_never_downloads(tmp_path, monkeypatch):
+    """word_index='imdb' with no index in the data home: a clear error, no download."""
+    import urllib.request
+
+    from skimdb.datasets import IMDBDataNotFoundError
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("fit tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(IMDBDataNotFoundError, match="imdb_word_index.json"):
+        ReviewEncoder(word_index="imdb", data_home=tmp_path).fit()
