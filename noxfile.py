@@ -107,6 +107,9 @@ def bench(session):
     # targets of docs/performance.rst, side by side with MLPClassifier
     quick = ["--quick"] if "--quick" in session.posargs else []
     session.run("python", "benchmarks/speed_targets.py", *quick, env=QUIET_TF)
+    # raw text to features against CountVectorizer (issue 17's targets)
+    text_path = ["--reviews", "100000", "--skip-memory"] if quick else []
+    session.run("python", "benchmarks/text_path.py", *text_path, env=QUIET_TF)
     if "--quick" not in session.posargs:  # 1,000,000 reviews: about 2 minutes, 5 GB
         session.run("python", "benchmarks/memory_million_reviews.py")
 

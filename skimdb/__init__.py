@@ -1,5 +1,6 @@
 """skimdb: classify IMDB movie reviews with scikit-learn and a Keras dense network."""
 
+from skimdb._ragged import RaggedIds
 from skimdb.parallel import dask_backend, local_cluster, worker_env
 from skimdb.preprocessing import MultiHotVectorizer, NBLogCountRatio
 from skimdb.presets import PRESETS, make_pipeline
@@ -12,6 +13,7 @@ __all__ = [
     "MultiHotVectorizer",
     "NBLogCountRatio",
     "PRESETS",
+    "RaggedIds",
     "ReviewEncoder",
     "__version__",
     "dask_backend",

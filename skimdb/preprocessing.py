@@ -17,7 +17,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
+from skimdb._codec import check_word_index as _check_word_index
+from skimdb._codec import id_words as _id_words
+from skimdb._codec import thread_map
 from skimdb._ragged import (
+    RaggedIds,
     compress,
     offsets_from_lengths,
     offsets_from_rows,
@@ -25,8 +29,6 @@ from skimdb._ragged import (
     row_at,
     row_ids,
 )
-from skimdb._tokenize import _id_words
-from skimdb.datasets._text import _check_word_index
 
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
 
@@ -189,7 +191,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
         y : None
             Ignored.
@@ -207,7 +209,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
         y : None
             Ignored.
@@ -325,7 +327,7 @@ class MultiHotVectorizer(
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews, each a sequence of non-negative word ids.
 
         Returns
@@ -616,6 +618,8 @@ def _flatten_reviews(X):
     Validates as it goes: each review must be a sequence of non-negative ints.
     """
     _check_n_reviews(X)
+    if isinstance(X, RaggedIds):  # ReviewEncoder's output: int32 ids, checked
+        return X.values, X.offsets
     if hasattr(X, "to_numpy") and getattr(X, "ndim", 1) == 1:  # pandas Series
         X = X.to_numpy()
     if isinstance(X, np.ndarray) and X.dtype != object:
@@ -778,9 +782,8 @@ def _multi_hot(columns, indptr, width, dtype):
     # chunk bounds: the rows holding every _SORT_CHUNK-th id
     starts = row_at(indptr, np.arange(0, indptr[-1], _SORT_CHUNK))
     bounds = np.unique(np.concatenate(([0], starts, [n_rows])))
-    counts = np.zeros(n_rows, dtype=np.int64)
-    kept = []
-    for first, last in zip(bounds[:-1], bounds[1:], strict=True):
+
+    def merge(first, last):
         rows = int(last - first)
         key_dtype = np.int32 if rows * width < 2**31 else np.int64
         keys = repeat_rows(
@@ -794,10 +797,26 @@ def _multi_hot(columns, indptr, width, dtype):
         np.not_equal(keys[1:], keys[:-1], out=unique[1:])
         keys = keys[unique]
         row = keys // width
-        counts[first:last] = np.bincount(row, minlength=rows)
-        kept.append(keys - row * width)
+        return np.bincount(row, minlength=rows), keys - row * width
+
+    # groups of chunks in threads (numpy releases the GIL); the order is kept
+    groups = np.array_split(np.arange(bounds.size - 1), max(1, bounds.size // 64))
+    parts = thread_map(
+        lambda group: [merge(bounds[i], bounds[i + 1]) for i in group], groups
+    )
+    counts = [c for part in parts for c, _ in part]
+    kept = [k for part in parts for _, k in part]
+    del parts
+    counts = np.concatenate(counts) if counts else np.zeros(n_rows, np.int64)
     offsets = offsets_from_lengths(counts)
-    indices = np.concatenate(kept) if kept else np.empty(0, np.int32)
+    # the blocks copied into place one by one, each freed once copied: the peak
+    # holds the result and one block, not the result twice
+    index_dtype = np.result_type(*kept) if kept else np.int32
+    indices = np.empty(int(offsets[-1]), index_dtype)
+    for i in range(len(kept)):
+        block = kept[i]
+        kept[i] = None
+        indices[offsets[bounds[i]] : offsets[bounds[i + 1]]] = block
     X = sp.csr_matrix(
         (np.ones(indices.size, dtype), indices, offsets), shape=(n_rows, width)
     )

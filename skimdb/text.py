@@ -8,16 +8,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skimdb._tokenize import _count_words, _id_words, _rank_words, _tokenize
-from skimdb.datasets import _resolve_word_index
-from skimdb.datasets._text import (
-    _check_id_param,
-    _check_sequence,
-    _check_word_index,
-    _decode,
-    _encode,
-    _reverse_index,
-)
+from skimdb import _codec
+from skimdb._ragged import RaggedIds
+from skimdb.datasets import get_word_index
 
 __all__ = ["ReviewEncoder"]
 
@@ -71,9 +64,10 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     word_index : None, "imdb" or dict of str to int, default=None
         ``None`` learns the word index from the texts given to :meth:`fit`;
         ``"imdb"`` reads Keras' IMDB word index with
-        :func:`skimdb.datasets.get_word_index` (from ``data_home``,
-        downloading it if it is missing there); a dict (word to rank, from 1)
-        is used as given.
+        :func:`skimdb.datasets.get_word_index` from ``data_home`` (``fit``
+        never downloads: if it is missing, call ``get_word_index()`` once, or
+        put ``imdb_word_index.json`` there); a dict (word to rank, from 1) is
+        used as given.
     min_count : int, default=1
         With a learned word index, leave out the words that occur fewer than
         ``min_count`` times in the training texts. Must be 1 otherwise.
@@ -101,8 +95,11 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     >>> enc = ReviewEncoder().fit(texts)
     >>> enc.word_index_
     {'a': 1, 'film': 2, 'bad': 3, 'good': 4, 'plot': 5}
-    >>> enc.transform(["A good plot!", "an awful film"])
-    array([list([1, 4, 7, 8]), list([1, 2, 2, 5])], dtype=object)
+    >>> X = enc.transform(["A good plot!", "an awful film"])
+    >>> X
+    RaggedIds(n_reviews=2, n_ids=8)
+    >>> X.tolist()
+    [[1, 4, 7, 8], [1, 2, 2, 5]]
     >>> enc.get_feature_names_out()
     array(['<pad>', '<start>', '<oov>', '<unused>', 'a', 'film', 'bad', 'good',
            'plot'], dtype=object)
@@ -112,8 +109,8 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     A given word index is used as it is; ids pass through:
 
     >>> enc = ReviewEncoder(word_index={"the": 1, "film": 2, "great": 3})
-    >>> enc.fit_transform(["The film was GREAT!", "the end"])
-    array([list([1, 4, 5, 2, 6]), list([1, 4, 2])], dtype=object)
+    >>> enc.fit_transform(["The film was GREAT!", "the end"]).tolist()
+    [[1, 4, 5, 2, 6], [1, 4, 2]]
     >>> enc.transform([[1, 14, 22]])
     [[1, 14, 22]]
     >>> ReviewEncoder(num_words=6, word_index={"the": 1, "film": 2, "great": 3}).fit(
@@ -166,17 +163,11 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         self : ReviewEncoder
             The fitted encoder.
         """
-        self._validate_params()
-        # the same checks as encode_review: no bools, ids within int32
-        _check_id_param(self.num_words, "num_words", allow_none=True, minimum=1)
-        for name in ("index_from", "start_char", "oov_char"):
-            _check_id_param(getattr(self, name), name, allow_none=name != "index_from")
-        limit = None if self.num_words is None else self.num_words - self.index_from
+        limit = self._check_params()
         if self.word_index is None:
-            counts = _count_words(self._training_texts(X))
-            max_rank = None if limit is None else max(limit - 1, 0)
-            self.word_index_ = _rank_words(
-                counts, min_count=self.min_count, max_rank=max_rank
+            words, counts = _codec.count_words(self._training_texts(X))
+            self.word_index_ = _codec.rank_words(
+                words, counts, min_count=self.min_count, max_rank=self._max_rank(limit)
             )
             return self
         if self.min_count != 1:
@@ -186,15 +177,77 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
                 "or pass word_index=None to learn the words from the texts."
             )
         if isinstance(self.word_index, str):  # "imdb"
-            word_index = _resolve_word_index(None, self.data_home)
+            word_index = get_word_index(
+                data_home=self.data_home, download_if_missing=False
+            )
         else:
-            word_index = _check_word_index(self.word_index)
+            word_index = _codec.check_word_index(self.word_index)
         self.word_index_ = {
             word: int(rank)
             for word, rank in word_index.items()
             if limit is None or rank < limit
         }
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit, then encode the same texts; a learned index hashes each word once.
+
+        Parameters
+        ----------
+        X : sequence of str (or of sequences of int, with a given word index)
+            The reviews.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_ids : RaggedIds or X
+            As :meth:`transform` gives.
+        """
+        if self.word_index is not None:
+            return self.fit(X).transform(X)
+        limit = self._check_params()
+        self.word_index_, ids = _codec.fit_encode(
+            self._training_texts(X),
+            min_count=self.min_count,
+            max_rank=self._max_rank(limit),
+            **self._numbering(),
+        )
+        return ids
+
+    def _check_params(self):
+        """Validate the parameters; the highest rank + 1 that gets an id, or None."""
+        self._validate_params()
+        # the same checks as encode_review: no bools, ids within int32
+        _codec.check_id_param(self.num_words, "num_words", allow_none=True, minimum=1)
+        for name in ("index_from", "start_char", "oov_char"):
+            marker = _codec.check_id_param(
+                getattr(self, name), name, allow_none=name != "index_from"
+            )
+            if (
+                name != "index_from"
+                and marker is not None
+                and self.num_words is not None
+                and marker >= self.num_words
+            ):
+                raise ValueError(
+                    f"{name}={marker} is not below num_words={self.num_words}: every "
+                    f"id the encoder gives must be below num_words. Pass num_words > "
+                    f"{marker}, or {name}=None."
+                )
+        return None if self.num_words is None else self.num_words - self.index_from
+
+    @staticmethod
+    def _max_rank(limit):
+        return None if limit is None else max(limit - 1, 0)
+
+    def _numbering(self):
+        return {
+            "num_words": self.num_words,
+            "index_from": self.index_from,
+            "start_char": self.start_char,
+            "oov_char": self.oov_char,
+        }
 
     def _word_index_name(self):
         return "'imdb'" if isinstance(self.word_index, str) else "a dict"
@@ -231,21 +284,33 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Returns
         -------
-        X_ids : ndarray of object of shape (n_reviews,) or X
-            Each review as a list of int word ids. ``X`` itself when it holds no
-            text.
+        X_ids : RaggedIds of shape (n_reviews,) or X
+            Each review's ``int32`` word ids (reviews given as ids among texts
+            kept as they are). ``X`` itself when it holds no text.
         """
         check_is_fitted(self)
         X, reviews = self._reviews(X)
         if reviews is None:
             return X  # a numeric array of (padded) id sequences
-        is_text = [isinstance(review, str) for review in reviews]
-        if not any(is_text):
+        is_text = np.fromiter(
+            (isinstance(review, str) for review in reviews), bool, len(reviews)
+        )
+        if not is_text.any():
             return X
-        out = np.empty(len(reviews), dtype=object)
+        if is_text.all():
+            return _codec.encode(reviews, self.word_index_, **self._numbering())
+        texts = [reviews[i] for i in np.flatnonzero(is_text)]
+        encoded = iter(_codec.encode(texts, self.word_index_, **self._numbering()))
+        rows = []
         for i, (review, text) in enumerate(zip(reviews, is_text, strict=True)):
-            out[i] = self._encode(review) if text else review
-        return out
+            if text:
+                rows.append(next(encoded))
+            else:
+                try:
+                    rows.append(_codec.check_sequence(review))
+                except (TypeError, ValueError) as exc:
+                    raise type(exc)(f"Review {i}: {exc}") from None
+        return RaggedIds.from_rows(rows)
 
     @staticmethod
     def _reviews(X):
@@ -289,7 +354,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Parameters
         ----------
-        X : sequence of sequences of int
+        X : RaggedIds or sequence of sequences of int
             The reviews as word ids.
 
         Returns
@@ -298,30 +363,22 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             One string per review.
         """
         check_is_fitted(self)
-        reverse = _reverse_index(  # built once for all the reviews
+        reverse = _codec.reverse_index(  # built once for all the reviews
             self.word_index_,
             index_from=self.index_from,
             start_char=self.start_char,
             oov_char=self.oov_char,
         )
+        if isinstance(X, RaggedIds):
+            return _codec.decode_rows(X, reverse)
         texts = []
         for i, review in enumerate(X):
             try:
-                review = _check_sequence(review)
+                review = _codec.check_sequence(review)
             except (TypeError, ValueError) as exc:
                 raise type(exc)(f"Review {i}: {exc}") from None
-            texts.append(_decode(review, reverse))
+            texts.append(_codec.decode(review, reverse))
         return texts
-
-    def _encode(self, text):
-        return _encode(
-            _tokenize(text),
-            self.word_index_,
-            num_words=self.num_words,
-            index_from=self.index_from,
-            start_char=self.start_char,
-            oov_char=self.oov_char,
-        )
 
     def get_feature_names_out(self, input_features=None):
         """The word of each id the encoder outputs: position ``i`` names id ``i``.
@@ -343,7 +400,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             (``start_char``), ``"<oov>"`` (``oov_char``) and ``"<unused>"``.
         """
         check_is_fitted(self)
-        return _id_words(
+        return _codec.id_words(
             self.word_index_,
             index_from=self.index_from,
             start_char=self.start_char,

@@ -32,7 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import Bunch
 
-from skimdb._tokenize import _tokenize, _tokenize_bytes
+from skimdb._codec import tokenize as _tokenize
 from skimdb.datasets import (
     IMDBDataNotFoundError,
     _sources,
@@ -159,21 +159,6 @@ def test_tokenize():
     assert _tokenize("") == [] and _tokenize(" ...!\t\n") == []
     with pytest.raises(TypeError, match="text must be a str"):
         _tokenize(b"bytes")
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.text(
-        alphabet=st.sampled_from(
-            list("aZ '!<>/.,\t\n\r\x0b\x0c\x1c\x85\xa0\u2028\u00e9\u00c9\u4e2d")
-        )
-    )
-    | st.text()
-)
-def test_tokenize_bytes_matches_tokenize(text):
-    assert _tokenize_bytes(text.encode("utf-8")) == [
-        word.encode("utf-8") for word in _tokenize(text)
-    ]
 
 
 # -- rebuilding from the raw text -----------------------------------------------

@@ -14,8 +14,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from skimdb import MultiHotVectorizer
+from skimdb._codec import FILTERS as _FILTERS
 from skimdb.datasets import decode_review, encode_review
-from skimdb.datasets._text import _FILTERS
 
 
 def reference(X, width, handle_unknown, oov_id):

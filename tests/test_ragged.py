@@ -160,3 +160,93 @@ def test_helpers_agree_with_python_lists(rows, data):
     order = order if rows else []
     taken, taken_offsets = _ragged.take_rows(values, offsets, np.array(order, np.int64))
     assert _rows(taken, taken_offsets) == [rows[i] for i in order]
+
+
+# -- RaggedIds: the container ReviewEncoder gives ------------------------------------
+
+
+def test_ragged_ids_rows_slices_masks_and_index_arrays():
+    X = _ragged.RaggedIds.from_rows(ROWS)
+    assert len(X) == len(ROWS) and X.shape == (len(ROWS),)
+    assert X.tolist() == [list(r) for r in ROWS]
+    assert [row.tolist() for row in X] == X.tolist()
+    assert X[-1].tolist() == list(ROWS[-1]) and not X[0].flags.writeable
+    assert X[1:4].tolist() == X.tolist()[1:4] and X[4:1].tolist() == []
+    assert X[::2].tolist() == X.tolist()[::2]
+    order = np.array([3, 0, 0, -1])
+    assert X[order].tolist() == [X.tolist()[i] for i in order]
+    mask = np.arange(len(ROWS)) % 2 == 0
+    assert X[mask].tolist() == [r for r, m in zip(X.tolist(), mask, strict=True) if m]
+    assert X[np.array([], int)].tolist() == []
+    assert np.asarray(X).dtype == object and len(np.asarray(X)) == len(ROWS)
+
+
+@pytest.mark.parametrize(
+    "values, offsets, error, match",
+    [
+        ([1, 2], [0, 3], ValueError, "rise from 0"),
+        ([1, 2], [0, 2, 1, 2], ValueError, "rise from 0"),
+        ([1, -2], [0, 2], ValueError, r"\[0, 2\*\*31\)"),
+        ([1, 2**31], [0, 2], ValueError, r"\[0, 2\*\*31\)"),
+        ([1.5], [0, 1], TypeError, "int word ids"),
+        ([[1]], [0, 1], TypeError, "int word ids"),
+        ([1], [], TypeError, "offsets"),
+    ],
+)
+def test_ragged_ids_refuses_what_is_not_reviews(values, offsets, error, match):
+    with pytest.raises(error, match=match):
+        _ragged.RaggedIds(np.asarray(values), np.asarray(offsets))
+
+
+def test_ragged_ids_bad_indices_are_named():
+    X = _ragged.RaggedIds.from_rows(ROWS)
+    with pytest.raises(IndexError, match="out of range"):
+        X[len(ROWS)]
+    with pytest.raises(IndexError, match="out of range"):
+        X[np.array([0, 99])]
+    with pytest.raises(IndexError, match="boolean mask"):
+        X[np.array([True])]
+    with pytest.raises(IndexError, match="1-d"):
+        X[0, 1]
+    with pytest.raises(TypeError, match="object array"):
+        np.asarray(X, dtype=np.int32)
+
+
+def test_raw_text_pipeline_composes_with_sklearn_tools():
+    """clone, train_test_split, cross_val_score and GridSearchCV split the compact
+    form as they split a list of reviews, with the same scores."""
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+    from sklearn.pipeline import Pipeline
+    from sklearn.utils import _safe_indexing
+
+    from skimdb import MultiHotVectorizer, ReviewEncoder
+
+    rng = np.random.default_rng(0)
+    good, bad = ["great", "superb", "moving"], ["dull", "awful", "boring"]
+    texts, y = [], []
+    for i in range(60):
+        words = rng.choice(good if i % 2 else bad, 3).tolist() + ["the", "film"]
+        texts.append(" ".join(rng.permutation(words)))
+        y.append(i % 2)
+    y = np.array(y)
+    ids = ReviewEncoder().fit_transform(texts)
+    assert _safe_indexing(ids, np.array([5, 1])).tolist() == [
+        ids[5].tolist(),
+        ids[1].tolist(),
+    ]
+    a, b, ya, yb = train_test_split(ids, y, random_state=0)
+    assert isinstance(a, _ragged.RaggedIds) and len(a) + len(b) == len(ids)
+    pipe = Pipeline(
+        [
+            ("enc", ReviewEncoder()),
+            ("vec", MultiHotVectorizer(num_words=None)),
+            ("clf", LogisticRegression()),
+        ]
+    )
+    on_text = cross_val_score(clone(pipe), texts, y, cv=3)
+    on_ids = cross_val_score(clone(pipe[1:]), ids, y, cv=3)
+    assert on_text.mean() > 0.9 and on_ids.mean() > 0.9
+    search = GridSearchCV(pipe[1:], {"clf__C": [0.1, 1.0]}, cv=3).fit(ids, y)
+    assert search.best_score_ > 0.9

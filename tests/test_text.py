@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skimdb import IMDBNet, MultiHotVectorizer, ReviewEncoder
+from skimdb import IMDBNet, MultiHotVectorizer, RaggedIds, ReviewEncoder
 from skimdb.datasets import decode_review, encode_review, get_word_index
 
 WORD_INDEX = {
@@ -46,17 +46,17 @@ TEXTS = [
 def test_encodes_each_review_like_encode_review(params):
     enc = ReviewEncoder(word_index=WORD_INDEX, **params).fit()
     out = enc.transform(TEXTS)
-    assert out.dtype == object and out.shape == (len(TEXTS),)
-    assert [list(ids) for ids in out] == [
+    assert isinstance(out, RaggedIds) and out.shape == (len(TEXTS),)
+    assert out.values.dtype == np.int32 and out.offsets.dtype == np.int64
+    assert out.tolist() == [
         encode_review(text, word_index=WORD_INDEX, **params) for text in TEXTS
     ]
-    assert all(type(i) is int for ids in out for i in ids)
 
 
 def test_num_words_keeps_only_the_words_it_can_encode():
     enc = ReviewEncoder(num_words=7, word_index=WORD_INDEX).fit()
     assert enc.word_index_ == {"the": 1, "film": 2, "great": 3}
-    assert enc.transform(["awful great film"])[0] == [1, 2, 6, 5]
+    assert enc.transform(["awful great film"])[0].tolist() == [1, 2, 6, 5]
 
 
 def test_ids_pass_through_and_text_mixes_with_them():
@@ -66,7 +66,7 @@ def test_ids_pass_through_and_text_mixes_with_them():
     padded = np.array([[1, 4, 0], [1, 5, 6]])
     assert enc.transform(padded) is padded
     mixed = enc.transform([[1, 99], "the film"])
-    assert list(mixed) == [[1, 99], [1, 4, 5]]
+    assert mixed.tolist() == [[1, 99], [1, 4, 5]]
 
 
 def test_takes_numpy_and_pandas_text():
@@ -210,7 +210,7 @@ def test_learns_the_word_index_from_the_texts():
     enc = ReviewEncoder().fit(texts)
     # b: 3, a: 2, e: 2 (first seen after a), c and d: 1
     assert enc.word_index_ == {"b": 1, "a": 2, "e": 3, "c": 4, "d": 5}
-    assert list(enc.transform(["d b x"])) == [[1, 8, 4, 2]]
+    assert enc.transform(["d b x"]).tolist() == [[1, 8, 4, 2]]
     assert ReviewEncoder(num_words=6).fit(texts).word_index_ == {"b": 1, "a": 2}
     assert ReviewEncoder(min_count=2).fit(texts).word_index_ == {
         "b": 1,
@@ -232,7 +232,7 @@ def test_learning_fit_reads_no_file(tmp_path, monkeypatch):
     def no_io(*args, **kwargs):
         raise AssertionError("fit read the word index")
 
-    monkeypatch.setattr(skimdb.text, "_resolve_word_index", no_io)
+    monkeypatch.setattr(skimdb.text, "get_word_index", no_io)
     monkeypatch.setenv("SKIMDB_DATA", str(tmp_path / "missing"))
     enc = ReviewEncoder(data_home=tmp_path / "missing").fit(["a film"])
     assert enc.word_index_ == {"a": 1, "film": 2}
@@ -365,7 +365,7 @@ def test_learned_index_reproduces_keras(real_train_texts, real_data_home):
     """
     from collections import Counter
 
-    from skimdb._tokenize import _count_words
+    from _reference_codec import count_words as _count_words
 
     keras = get_word_index(data_home=real_data_home, download_if_missing=False)
     learned = ReviewEncoder().fit(real_train_texts).word_index_
@@ -421,7 +421,7 @@ def test_learned_pipeline_saves_without_pickle(tmp_path):
 )
 def test_learned_ranks_follow_counts_then_first_occurrence(texts, min_count):
     """Any texts: a more frequent word has a smaller rank; ties, the earlier word."""
-    from skimdb.datasets._text import _tokenize
+    from _reference_codec import tokenize as _tokenize
 
     words = [w for text in texts for w in _tokenize(text)]
     enc = ReviewEncoder(min_count=min_count).fit(texts)
@@ -435,4 +435,50 @@ def test_learned_ranks_follow_counts_then_first_occurrence(texts, min_count):
             assert (index[u] < index[v]) == (key_u < key_v)
     # the encoding is encode_review's with the learned index
     for text in texts:
-        assert enc.transform([text])[0] == encode_review(text, word_index=index)
+        assert enc.transform([text])[0].tolist() == encode_review(
+            text, word_index=index
+        )
+
+
+@pytest.mark.parametrize("word_index", [None, WORD_INDEX])
+@pytest.mark.parametrize(
+    "num_words, params, name",
+    [
+        (1, {}, "start_char"),
+        (2, {}, "oov_char"),
+        (2, {"start_char": None}, "oov_char"),
+        (1, {"oov_char": None}, "start_char"),
+        (5, {"start_char": 7}, "start_char"),
+    ],
+)
+def test_markers_at_or_above_num_words_are_refused(word_index, num_words, params, name):
+    """Issue 20: num_words=1 or 2 gave ids >= num_words, against the docstring."""
+    enc = ReviewEncoder(num_words, word_index=word_index, **params)
+    with pytest.raises(ValueError, match=f"{name}=.* num_words={num_words}"):
+        enc.fit(TEXTS)
+    with pytest.raises(ValueError, match=f"{name}=.* num_words={num_words}"):
+        enc.fit_transform(TEXTS)
+
+
+@pytest.mark.parametrize("num_words", [1, 2, 3, 5, 9])
+def test_every_id_is_below_num_words(num_words):
+    """Whatever num_words, with markers that fit below it or none, no id reaches it."""
+    for start_char, oov_char in [(None, None), (0, None), (None, 0), (0, 0)]:
+        enc = ReviewEncoder(num_words, start_char=start_char, oov_char=oov_char)
+        X = enc.fit_transform(TEXTS + ["b a b c"])
+        assert X.values.size == 0 or X.values.max() < num_words
+        assert enc.transform(TEXTS).values.max(initial=0) < num_words
+
+
+def test_fit_never_downloads(tmp_path, monkeypatch):
+    """word_index='imdb' with no index in the data home: a clear error, no download."""
+    import urllib.request
+
+    from skimdb.datasets import IMDBDataNotFoundError
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("fit tried to download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    with pytest.raises(IMDBDataNotFoundError, match="imdb_word_index.json"):
+        ReviewEncoder(word_index="imdb", data_home=tmp_path).fit()

@@ -11,7 +11,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-from skimdb._tokenize import _tokenize
+from skimdb import _codec
 from skimdb.datasets._home import get_data_home
 from skimdb.datasets._keras import _apply_load_data, _check_load_params
 from skimdb.datasets._sources import (
@@ -19,14 +19,6 @@ from skimdb.datasets._sources import (
     _load_raw,
     _load_texts,
     _load_word_index,
-)
-from skimdb.datasets._text import (
-    _check_id_param,
-    _check_sequence,
-    _check_word_index,
-    _decode,
-    _encode,
-    _reverse_index,
 )
 
 __all__ = [
@@ -363,7 +355,7 @@ def get_word_index(*, data_home=None, download_if_missing=True):
 def _resolve_word_index(word_index, data_home):
     if word_index is None:
         return _load_word_index(get_data_home(data_home), True)
-    return _check_word_index(word_index)
+    return _codec.check_word_index(word_index)
 
 
 def decode_review(
@@ -402,14 +394,14 @@ def decode_review(
     >>> decode_review([1, 4, 5, 2, 6], word_index={"the": 1, "film": 2, "was": 3})
     '? the film ? was'
     """
-    ids = _check_sequence(sequence)
-    index_from = _check_id_param(index_from, "index_from", allow_none=False)
-    start_char = _check_id_param(start_char, "start_char", allow_none=True)
-    oov_char = _check_id_param(oov_char, "oov_char", allow_none=True)
+    ids = _codec.check_sequence(sequence)
+    index_from = _codec.check_id_param(index_from, "index_from", allow_none=False)
+    start_char = _codec.check_id_param(start_char, "start_char", allow_none=True)
+    oov_char = _codec.check_id_param(oov_char, "oov_char", allow_none=True)
     word_index = _resolve_word_index(word_index, data_home)
-    return _decode(
+    return _codec.decode(
         ids,
-        _reverse_index(
+        _codec.reverse_index(
             word_index, index_from=index_from, start_char=start_char, oov_char=oov_char
         ),
     )
@@ -461,17 +453,21 @@ def encode_review(
     >>> encode_review("The film, the END.", word_index={"the": 1, "film": 2})
     [1, 4, 5, 4, 2]
     """
-    words = _tokenize(text)
-    num_words = _check_id_param(num_words, "num_words", allow_none=True, minimum=1)
-    index_from = _check_id_param(index_from, "index_from", allow_none=False)
-    start_char = _check_id_param(start_char, "start_char", allow_none=True)
-    oov_char = _check_id_param(oov_char, "oov_char", allow_none=True)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}: {text!r:.60}")
+    num_words = _codec.check_id_param(
+        num_words, "num_words", allow_none=True, minimum=1
+    )
+    index_from = _codec.check_id_param(index_from, "index_from", allow_none=False)
+    start_char = _codec.check_id_param(start_char, "start_char", allow_none=True)
+    oov_char = _codec.check_id_param(oov_char, "oov_char", allow_none=True)
     word_index = _resolve_word_index(word_index, data_home)
-    return _encode(
-        words,
+    return _codec.encode(
+        [text],
         word_index,
         num_words=num_words,
         index_from=index_from,
         start_char=start_char,
         oov_char=oov_char,
-    )
+        n_threads=1,
+    )[0].tolist()

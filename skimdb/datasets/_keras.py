@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from skimdb import _ragged
-from skimdb.datasets._text import _check_id_param
+from skimdb._codec import check_id_param as _check_id_param
 
 _INT64_MAX = np.iinfo(np.int64).max
 

@@ -18,7 +18,6 @@ stale.
 import contextlib
 import gzip
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -33,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from skimdb._tokenize import _tokenize_bytes
+from skimdb import _codec, _ragged
 from skimdb.datasets._home import (
     DATA_HOME_ENV,
     _cache_dir,
@@ -41,7 +40,6 @@ from skimdb.datasets._home import (
     _keras_datasets_dir,
 )
 from skimdb.datasets._keras import _gc_paused, _RawIMDB, _RawSplit
-from skimdb.datasets._text import _check_word_index
 
 #: Where Keras downloads its IMDB files from.
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -122,7 +120,7 @@ def _read_word_index_file(path):
             f"{str(path)!r} is not a valid JSON word index: {exc}"
         ) from exc
     try:
-        return _check_word_index(word_index)
+        return _codec.check_word_index(word_index)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{str(path)!r} is not a valid word index: {exc}") from exc
 
@@ -201,8 +199,7 @@ def _rebuild_from_aclimdb(tarball, word_index):
     """Rebuild Keras' IMDB arrays from the raw ``aclImdb`` text.
 
     Reviews are read from the tarball as a stream, tokenized with
-    :func:`~skimdb.datasets._text._tokenize` (its UTF-8 twin
-    ``_tokenize_bytes``, for speed) and mapped to their word index
+    :func:`skimdb._codec.lookup_words` and mapped to their word index
     ranks. Each split lists the ``pos`` reviews then the ``neg`` ones, each
     sorted by file name as a plain string. Test words missing from the index
     are dropped, as Keras did; a train word missing from it means the index
@@ -220,9 +217,7 @@ def _rebuild_from_aclimdb(tarball, word_index):
     raw : _RawIMDB
         The raw arrays, in the order of Keras' ``imdb.npz``.
     """
-    lookup = {w.encode("utf-8"): r for w, r in word_index.items()}
     found = {(split, label): [] for split in _SPLITS for label in ("pos", "neg")}
-    missing_train = {}
     with _gc_paused(), _open_archive(tarball) as archive:
         for member in archive:
             match = _REVIEW_MEMBER.match(member.name)
@@ -231,35 +226,12 @@ def _rebuild_from_aclimdb(tarball, word_index):
             split, label, name = match.groups()
             data = archive.extractfile(member).read()
             try:
-                data.decode("utf-8")
+                text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ValueError(
                     f"{member.name!r} in {str(tarball)!r} is not valid UTF-8: {exc}"
                 ) from exc
-            words = _tokenize_bytes(data)
-            # Unknown words map to 0 (ranks start at 1).
-            ranks = np.fromiter(
-                map(lookup.get, words, itertools.repeat(0)),
-                dtype=np.int32,
-                count=len(words),
-            )
-            unknown = ranks == 0
-            if unknown.any():
-                if split == "train":
-                    missing_train[member.name] = [
-                        w.decode("utf-8")
-                        for w, u in zip(words, unknown, strict=True)
-                        if u
-                    ]
-                ranks = ranks[~unknown]
-            found[split, label].append((name, ranks))
-    if missing_train:
-        member, words = next(iter(missing_train.items()))
-        raise ValueError(
-            f"The word index does not match {str(tarball)!r}: "
-            f"{len(missing_train)} train reviews hold words missing from it, "
-            f"e.g. {words[:5]} in {member!r}. Use Keras' {WORD_INDEX_NAME!r}."
-        )
+            found[split, label].append((name, member.name, text))
     splits = []
     for split in _SPLITS:
         if not found[split, "pos"] or not found[split, "neg"]:
@@ -267,13 +239,34 @@ def _rebuild_from_aclimdb(tarball, word_index):
                 f"{str(tarball)!r} is not an aclImdb archive: it holds no reviews "
                 f"in aclImdb/{split}/pos or aclImdb/{split}/neg."
             )
-        reviews, labels = [], []
+        members, texts, labels = [], [], []
         for label, value in (("pos", 1), ("neg", 0)):
             ordered = sorted(found[split, label], key=lambda item: item[0])
-            reviews.extend(ranks for _, ranks in ordered)
+            members.extend(member for _, member, _ in ordered)
+            texts.extend(text for _, _, text in ordered)
             labels.extend([value] * len(ordered))
-        splits.append(_RawSplit.from_sequences(reviews, labels))
+        # ranks from the one codec; unknown words are rank 0 (ranks start at 1)
+        ranks = _codec.lookup_words(texts, word_index)
+        unknown = ranks.values == 0
+        if unknown.any() and split == "train":
+            _raise_missing_train_words(tarball, members, texts, ranks, word_index)
+        values, offsets = _ragged.compress(ranks.values, ranks.offsets, ~unknown)
+        splits.append(_RawSplit(values, offsets, np.asarray(labels, dtype=np.int64)))
     return _RawIMDB(*splits)
+
+
+def _raise_missing_train_words(tarball, members, texts, ranks, word_index):
+    """A train word missing from the index: the index is not this text's."""
+    reviews = np.unique(
+        _ragged.row_at(ranks.offsets, np.flatnonzero(ranks.values == 0))
+    )
+    first = int(reviews[0])
+    words = [w for w in _codec.tokenize(texts[first]) if w not in word_index]
+    raise ValueError(
+        f"The word index does not match {str(tarball)!r}: "
+        f"{reviews.size} train reviews hold words missing from it, "
+        f"e.g. {words[:5]} in {members[first]!r}. Use Keras' {WORD_INDEX_NAME!r}."
+    )
 
 
 class _TextSplit(NamedTuple):
