@@ -1181,7 +1181,7 @@ def _set_word_index(folder, words):
             "the rank of 'b' must be in \\[0, 16\\]",
         ),
         ({"num_words": 20, "index_from": 0}, {"a": 20}, "must be in \\[0, 19\\]"),
-        ({"num_words": 2}, {"a": 1}, "holds 1 words.*at most 0"),
+        ({"num_words": 3}, {"a": 1}, "holds 1 words.*at most 0"),
     ],
 )
 def test_load_bounds_the_word_index_by_num_words(params, words, match, tmp_path):
