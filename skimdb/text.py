@@ -350,6 +350,33 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             oov_char=self.oov_char,
         )
 
+    # --- streaming (skimdb.streaming): the word index from counts merged in chunks --
+
+    def _fit_counts(self, counts):
+        """Fit from word counts instead of texts, as :meth:`fit` learns them.
+
+        ``counts`` maps each word to its number of occurrences, in the order in
+        which the words first occur (ties keep that order). Counts of chunks
+        merged in the chunks' order are that of the whole corpus, so this gives
+        exactly the word index ``fit`` learns on the texts of all the chunks.
+        Only a learned word index (``word_index=None``) is fitted so.
+        """
+        self._validate_params()
+        _check_id_param(self.num_words, "num_words", allow_none=True, minimum=1)
+        for name in ("index_from", "start_char", "oov_char"):
+            _check_id_param(getattr(self, name), name, allow_none=name != "index_from")
+        if self.word_index is not None:
+            raise ValueError(
+                f"word_index={self._word_index_name()} is given, not learned from "
+                "word counts; pass word_index=None."
+            )
+        limit = None if self.num_words is None else self.num_words - self.index_from
+        max_rank = None if limit is None else max(limit - 1, 0)
+        self.word_index_ = _rank_words(
+            counts, min_count=self.min_count, max_rank=max_rank
+        )
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
