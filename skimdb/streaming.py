@@ -690,24 +690,24 @@ def fit_pipeline(
     """
     chunk_size = _check_chunk_size(chunk_size)
     encoder, vectorizer, net = _check_pipeline(pipeline)
+    position = _row_positions(rows)
     if client is not None:
-        from skimdb.parallel import _encode_on_dask
-
-        encode = _encode_on_dask(client, source, text_column, label_column,
-                                 chunk_size, format)  # fmt: skip
+        parts = _dask_parts(client, source, text_column, label_column, chunk_size,
+                            format, position)  # fmt: skip
     else:
-        encode = read_chunks(
+        chunks = read_chunks(
             source,
             text_column=text_column,
             label_column=label_column,
             chunk_size=chunk_size,
             format=format,
         )
+        parts = _local_parts(chunks, position)
     report = progress or (lambda *args: None)
     seeds = np.random.SeedSequence(_entropy(net.random_state)).spawn(2)
     with tempfile.TemporaryDirectory(prefix="skimdb-", dir=cache_dir) as folder:
         vocabulary, buckets, labels = _encode_pass(
-            encode, rows, folder, np.random.default_rng(seeds[0]), report
+            parts, position, folder, np.random.default_rng(seeds[0]), report
         )
         if encoder.word_index is None:
             encoder._fit_counts(vocabulary.word_counts())
@@ -778,46 +778,200 @@ def _check_pipeline(pipeline):
     return encoder, vectorizer, net
 
 
-def _encode_pass(chunks, rows, folder, rng, report):
-    """Count and encode every training row once, into the bucket files."""
-    position = None
-    if rows is not None:
-        rows = np.asarray(rows)
-        if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:
-            raise ValueError("rows must be a non-empty 1-d array of row numbers.")
-        if rows.min() < 0 or np.unique(rows).size != rows.size:
-            raise ValueError("rows must be distinct row numbers, from 0.")
-        position = np.full(int(rows.max()) + 1, -1, dtype=np.int64)
-        position[rows] = np.arange(rows.size)
+def _row_positions(rows):
+    """Row number -> training position (``-1``: not trained on), or None for
+    every row in order."""
+    if rows is None:
+        return None
+    rows = np.asarray(rows)
+    if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:
+        raise ValueError("rows must be a non-empty 1-d array of row numbers.")
+    if rows.min() < 0 or np.unique(rows).size != rows.size:
+        raise ValueError("rows must be distinct row numbers, from 0.")
+    position = np.full(int(rows.max()) + 1, -1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    return position
+
+
+def _positions(position, start, n):
+    """The training positions of rows ``start .. start + n - 1``."""
+    here = np.arange(start, start + n, dtype=np.int64)
+    if position is None:
+        return here
+    out = np.full(n, -1, dtype=np.int64)
+    inside = here < position.size
+    out[inside] = position[here[inside]]
+    return out
+
+
+#: One part of the corpus encoded: its first row, its rows' labels (list of
+#: str), the rows' training positions, and the words of the rows kept
+#: (``positions >= 0``) as ``(words, ids, offsets)``: ``ids`` index ``words``.
+_Part = collections.namedtuple("_Part", ["start", "labels", "positions", "words",
+                                         "ids", "offsets"])  # fmt: skip
+
+
+def _local_parts(chunks, position):
+    """The chunks read here, split into words here, only the rows trained on."""
+    for chunk in chunks:
+        if chunk.labels is None:
+            raise ValueError("training needs labels: give a label column.")
+        positions = _positions(position, chunk.start, len(chunk.texts))
+        for s in range(0, len(chunk.texts), _SUB_CHUNK):
+            kept = np.flatnonzero(positions[s : s + _SUB_CHUNK] >= 0) + s
+            counts, ids, offsets = _count_chunk([chunk.texts[i] for i in kept])
+            yield _Part(
+                chunk.start + s,
+                chunk.labels[s : s + _SUB_CHUNK],
+                positions[s : s + _SUB_CHUNK],
+                list(counts),
+                ids,
+                offsets,
+            )
+
+
+# -- on a Dask cluster ---------------------------------------------------------------
+
+#: Bytes of CSV per dask.dataframe partition.
+_DASK_BLOCK = 32 * 1024 * 1024
+
+
+def _dask_parts(client, source, text_column, label_column, chunk_size, format,
+                position):  # fmt: skip
+    """The file's ``dask.dataframe`` partitions, read, checked and split into
+    words on the workers; received here in the file's order, a few in flight."""
+    import dask
+    import dask.dataframe as dd
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            "with client=, source must be a CSV or Parquet file that the workers "
+            "can read (the same path on each), not an iterable of chunks."
+        )
+    path = Path(source).expanduser().resolve()
+    kind = _file_format(path, format)
+    columns = [text_column, label_column]
+    try:
+        if kind == "csv":
+            frame = dd.read_csv(str(path), blocksize=_DASK_BLOCK, usecols=columns,
+                                dtype=str, keep_default_na=False)  # fmt: skip
+        else:
+            frame = dd.read_parquet(str(path), columns=columns)
+    except (ValueError, KeyError) as exc:
+        raise ValueError(f"{path}: cannot read the columns {columns}: {exc}") from None
+    partitions = frame.to_delayed()
+    encode = dask.delayed(_encode_partition, pure=True)
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    pending = collections.deque()
+    queued = iter(enumerate(partitions))
+
+    def submit():
+        for i, partition in queued:
+            future = client.compute(encode(partition, text_column, label_column),
+                                    retries=2)  # fmt: skip
+            pending.append((i, future))
+            return
+
+    for _ in range(2 * n_workers):
+        submit()
+    start = 0
+    while pending:
+        i, future = pending.popleft()
+        result = _dask_result(future, i, len(partitions), path)
+        submit()
+        bad = result["bad"]
+        if bad is not None:
+            row, column, what = bad
+            raise ValueError(
+                f"{path}, row {start + row + 1} (counting from 1 below the header): "
+                f"the {column} column {columns[column == 'label']!r} is {what}; fill "
+                "it in or remove the row."
+            )
+        n = len(result["labels"])
+        yield _Part(start, result["labels"], _positions(position, start, n),
+                    result["words"], result["ids"], result["offsets"])  # fmt: skip
+        start += n
+    if start == 0:
+        raise ValueError(f"{path} holds no rows; at least one review is required.")
+
+
+def _dask_result(future, i, n, path):
+    """The future's result; a lost worker or a bad partition named clearly."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker as exc:
+        raise RuntimeError(
+            f"Dask workers died while reading partition {i + 1} of {n} of {path} "
+            f"(tried 3 times): {exc}. Check the workers' memory limit and logs, "
+            "then run again."
+        ) from None
+    except (ValueError, TypeError, KeyError, OSError) as exc:
+        raise ValueError(
+            f"{path}: partition {i + 1} of {n} cannot be read: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _encode_partition(frame, text_column, label_column):
+    """On a worker: one partition's rows checked, split into words and numbered
+    (``_count_chunk`` over pieces of it, their words merged in order)."""
+    texts = frame[text_column].tolist()
+    labels = frame[label_column].tolist()
+    bad = None
+    for i, (text, label) in enumerate(zip(texts, labels, strict=True)):
+        if not isinstance(text, str) or not text.strip():
+            bad = (i, "text", "missing" if text is None else "blank")
+            break
+        if label is None or not str(label).strip():
+            bad = (i, "label", "empty")
+            break
+    if bad is not None:
+        return {"bad": bad}
+    words, ids, lengths = {}, [], []
+    for s in range(0, len(texts), _SUB_CHUNK):
+        counts, chunk_ids, offsets = _count_chunk(texts[s : s + _SUB_CHUNK])
+        local = np.fromiter(
+            (words.setdefault(word, len(words)) for word in counts),
+            np.int32,
+            len(counts),
+        )
+        ids.append(local[chunk_ids])
+        lengths.append(np.diff(offsets))
+    return {
+        "bad": None,
+        "labels": [str(label).strip() for label in labels],
+        "words": list(words),
+        "ids": np.concatenate(ids) if ids else np.empty(0, np.int32),
+        "offsets": offsets_from_lengths(np.concatenate(lengths) if lengths else []),
+    }
+
+
+def _encode_pass(parts, position, folder, rng, report):
+    """Merge the encoded parts' words and deal their rows to the bucket files."""
     vocabulary = _Vocabulary()
     buckets = _Buckets(folder, rng)
     classes = {}
     n_read = 0
     try:
-        for chunk in chunks:
-            n = len(chunk.texts)
-            if chunk.labels is None:
-                raise ValueError("training needs labels: give a label column.")
-            here = np.arange(chunk.start, chunk.start + n)
-            if position is None:
-                positions = here
-            else:
-                inside = here < position.size
-                positions = np.full(n, -1, dtype=np.int64)
-                positions[inside] = position[here[inside]]
+        for part in parts:
+            n = len(part.labels)
             codes = np.fromiter(
-                (classes.setdefault(v, len(classes)) for v in chunk.labels),
+                (classes.setdefault(v, len(classes)) for v in part.labels),
                 np.int32,
                 n,
             )
-            for s in range(0, n, _SUB_CHUNK):
-                take = np.flatnonzero(positions[s : s + _SUB_CHUNK] >= 0) + s
-                if not take.size:
-                    continue
-                counts, ids, offsets = _count_chunk([chunk.texts[i] for i in take])
-                ids = vocabulary.add(counts, ids, offsets, positions[take])
-                buckets.write(ids, offsets, codes[take])
-            n_read = chunk.start + n
+            kept = np.flatnonzero(part.positions >= 0)
+            ids, offsets = part.ids, part.offsets
+            if offsets.size - 1 != kept.size:  # every row encoded: keep some
+                ids, offsets = take_rows(ids, offsets, kept)
+            if kept.size:
+                counts = np.bincount(ids, minlength=len(part.words))
+                words = dict(zip(part.words, counts.tolist(), strict=True))
+                ids = vocabulary.add(words, ids, offsets, part.positions[kept])
+                buckets.write(ids, offsets, codes[kept])
+            n_read = part.start + n
             report("read", 0, n_read, None)
     finally:
         buckets.close()
