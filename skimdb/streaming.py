@@ -272,6 +272,10 @@ def _rechunk(batches, columns, chunk_size):
 def _batch_columns(batch, columns):
     texts = batch.column(columns[0]).to_pylist()
     labels = batch.column(columns[1]).to_pylist() if len(columns) > 1 else None
+    if texts and not isinstance(texts[0], str) and len(columns) == 1:
+        texts = [None if v is None else str(v) for v in texts]  # labels alone
+    if labels and not isinstance(labels[0], str):  # Parquet's int labels, say
+        labels = [None if v is None else str(v) for v in labels]
     return texts, labels
 
 
