@@ -661,7 +661,8 @@ def fit_pipeline(
     client : distributed.Client or None, default=None
         Read and encode the file on this cluster's workers as
         ``dask.dataframe`` partitions (a file ``source`` only); the network
-        trains in this process. See :func:`skimdb.parallel.fit_pipeline_on_dask`.
+        trains in this process. See :func:`skimdb.parallel.fit_pipeline_on_dask`
+        for what runs where.
     progress : callable or None, default=None
         Called as ``progress(stage, epoch, rows_done, rows_total)`` after each
         chunk (``stage="read"``, ``epoch=0``, ``rows_total=None`` when
