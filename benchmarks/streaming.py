@@ -65,10 +65,10 @@ def synthesize(path, n_rows, *, seed=0, batch=50_000):
 
 def measure(cmd):
     """Run ``cmd`` in a fresh process: wall seconds and its peak RSS (bytes)."""
-    out = subprocess.run(
+    out = subprocess.run(  # its error output passes through
         [sys.executable, __file__, "--measure", "--", *cmd],
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -87,7 +87,8 @@ def _measure_child(cmd):
 
 def _train(csv, output, *extra):
     return [sys.executable, "-m", "skimdb", "train", "--csv", str(csv), "-o",
-            str(output), "--no-plots", "--verbose", "0", *extra]  # fmt: skip
+            str(output), "--overwrite", "--no-plots", "--verbose", "0",
+            *extra]  # fmt: skip
 
 
 def _scores(folders):
