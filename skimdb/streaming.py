@@ -577,8 +577,22 @@ class _Buckets:
             f.close()
 
     def pieces(self, chunk_size):
-        """(lengths, codes, ids) of ``chunk_size`` rows or a block more at a time
-        (the last piece fewer), the buckets one after the other."""
+        """(lengths, codes, ids) of ``chunk_size`` rows or a block more at a time,
+        the buckets one after the other; rows left over that would make a piece
+        under half ``chunk_size`` join the last piece (a piece of a few rows
+        could not hold out a validation split)."""
+        held = None
+        for piece in self._pieces(chunk_size):
+            if held is not None:
+                if piece[0].size < chunk_size // 2:
+                    piece = _join([held, piece])
+                else:
+                    yield held
+            held = piece
+        if held is not None:
+            yield held
+
+    def _pieces(self, chunk_size):
         parts, n = [], 0
         for b in range(_N_BUCKETS):
             path = self.folder / f"bucket{b}.bin"

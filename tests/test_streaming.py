@@ -182,3 +182,31 @@ def test_what_streaming_cannot_learn_is_refused():
         list(read_chunks("reviews.txt"))
     with pytest.raises(ValueError, match="chunk_size must be an int >= 1"):
         list(read_chunks(chunks, chunk_size=0))
+
+
+@pytest.mark.parametrize("n_rows, chunk_size", [(1001, 100), (950, 300), (40, 100)])
+def test_pieces_hold_every_row_and_none_is_tiny(tmp_path, n_rows, chunk_size):
+    from skimdb.streaming import _Buckets
+
+    buckets = _Buckets(tmp_path, np.random.default_rng(0))
+    lengths = np.arange(n_rows) % 5
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    ids = np.arange(offsets[-1], dtype=np.int32)
+    for start in range(0, n_rows, 64):  # written in blocks, as the pass does
+        stop = min(start + 64, n_rows)
+        part = slice(offsets[start], offsets[stop])
+        buckets.write(ids[part], offsets[start : stop + 1] - offsets[start],
+                      np.arange(start, stop))  # fmt: skip
+    buckets.close()
+    pieces = list(buckets.pieces(chunk_size))
+    sizes = [piece[0].size for piece in pieces]
+    assert sum(sizes) == n_rows
+    assert min(sizes) >= min(chunk_size // 2, n_rows)
+    # every row comes back whole: its length, its label code, its ids
+    codes = np.concatenate([piece[1] for piece in pieces])
+    assert sorted(codes.tolist()) == list(range(n_rows))
+    got = np.concatenate([piece[0] for piece in pieces])
+    np.testing.assert_array_equal(got, lengths[codes])
+    values = np.concatenate([piece[2] for piece in pieces])
+    expected = np.concatenate([ids[offsets[c] : offsets[c + 1]] for c in codes])
+    np.testing.assert_array_equal(values, expected)
