@@ -750,8 +750,12 @@ def fit_pipeline(
 
 
 def _entropy(random_state):
+    """The seed of the shuffles, from the network's ``random_state``; a
+    ``RandomState`` is drawn from a copy, left as it was (as IMDBNet does)."""
     if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
+        copy = np.random.RandomState()
+        copy.set_state(random_state.get_state())
+        return int(copy.randint(np.iinfo(np.int32).max))
     return random_state
 
 
@@ -786,6 +790,9 @@ def _check_pipeline(pipeline):
             "early_stopping=True restores the best epoch's weights, which streaming "
             "does not keep; set early_stopping=False."
         )
+    # every parameter checked before the pass over the file, not after it
+    encoder._validate_params()
+    vectorizer._validate_params()
     net._validate_params()
     if net.class_weight == "balanced":
         raise ValueError(

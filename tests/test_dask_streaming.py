@@ -98,3 +98,27 @@ def test_a_worker_lost_while_reading_is_replaced(client, corpus, small_partition
                                      client=client, progress=kill_a_worker)  # fmt: skip
     assert killed
     assert list(on_dask[0].word_index_.items()) == list(local[0].word_index_.items())
+
+
+def test_a_csv_line_break_cut_between_blocks_saves_nothing(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    from skimdb import cli
+
+    rows = [(f"a {'good' if i % 2 else 'bad'}\nreview, {i}", "pos" if i % 2 else "neg")
+            for i in range(20000)]  # fmt: skip
+    path = tmp_path / "lines.csv"
+    pacsv.write_csv(pa.table({"text": [r[0] for r in rows],
+                              "label": [r[1] for r in rows]}), path)  # fmt: skip
+    monkeypatch.setattr(streaming, "_DASK_BLOCK", 100_000)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(["train", "--csv", str(path), "--chunk-size", "5000",
+                           "--dask", "-o", str(tmp_path / "m"), "--no-plots",
+                           "--epochs", "1"])  # fmt: skip
+    assert status == 1
+    assert "cut between two blocks" in err.getvalue() or "cannot be read" in (
+        err.getvalue()
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lines.csv"]

@@ -31,9 +31,12 @@ class _Progress:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.stage = None
+        self.rows_read = 0
         self.started = self.shown = time.perf_counter()
 
     def __call__(self, stage, epoch, done, total):
+        if stage == "read":
+            self.rows_read = done
         now = time.perf_counter()
         if (stage, epoch) != self.stage:
             self._end_line()
@@ -137,6 +140,13 @@ def train_stream(args, given, pipeline):
                          **columns)  # fmt: skip
         finally:
             progress.close()
+    if progress.rows_read != n_rows:  # dd.read_csv cuts blocks at line breaks
+        raise UserError(
+            f"{flag} {path}: the Dask workers read {progress.rows_read} rows, but "
+            f"the file holds {n_rows}: a quoted text holding a line break was cut "
+            "between two blocks. Convert the file to Parquet (--parquet), or "
+            "stream it without --dask or --scheduler; nothing was saved"
+        )
     say(f"Trained in {time.perf_counter() - started:.1f} s")
     names = reports.class_names(model, csv=True)
     is_test = np.zeros(n_rows, dtype=bool)
