@@ -22,8 +22,10 @@ pipeline ``ReviewEncoder -> MultiHotVectorizer -> IMDBNet`` so:
    network one pass over each with :meth:`skimdb.IMDBNet.partial_fit` (which
    shuffles the rows within the piece), keeping the optimizer's state.
 
-How the data is shuffled: rows are dealt at random to 64 bucket files as they
-are read, and the pieces are cut from the buckets one after the other, so a
+How the data is shuffled: rows are dealt to 64 bucket files as they are read,
+by a seeded hash of their row number (so the same rows make the same pieces
+however the file was cut, locally or on Dask), and the pieces, ``chunk_size``
+rows each, are cut from the buckets one after the other, so a
 piece (consecutive rows of a bucket) mixes rows from a stretch of the file about
 64 pieces long; every epoch visits the pieces in a new order and ``IMDBNet``
 shuffles the rows within each. A file sorted by label in runs longer than that
@@ -55,8 +57,9 @@ __all__ = ["fit_pipeline", "held_out_rows", "read_chunks"]
 _N_BUCKETS = 64
 #: Texts split into words at a time inside a chunk: bounds the words held.
 _SUB_CHUNK = 4096
-#: Bytes of CSV pyarrow parses at a time; a row may not be longer.
-_CSV_BLOCK = 1 << 24
+#: Bytes of CSV pyarrow parses at a time; a row may not be longer. pyarrow
+#: reads several blocks ahead: 16 MiB blocks held 0.7 GB of a 0.9 GB file.
+_CSV_BLOCK = 1 << 21
 
 #: What one read of a source gives: the texts (list of str), their labels
 #: (list of str, or None) and the number of the first row (from 0).
@@ -403,7 +406,10 @@ def held_out_rows(
     if not codes:
         raise ValueError(f"{source} holds no rows; at least one review is required.")
     names, code_of = _label_classes(list(classes), label_column)
-    labels = names[code_of[np.concatenate(codes)]]
+    # each row's class as its index among the sorted classes: the split that
+    # the labels themselves give (train_test_split sorts them), without an
+    # array of Python objects a row
+    labels = code_of[np.concatenate(codes)]
     train, test = train_test_split(
         np.arange(labels.size), test_size=test_size, stratify=labels,
         random_state=random_state,
@@ -544,20 +550,33 @@ class _Vocabulary:
 # -- the buckets of encoded rows -------------------------------------------------------
 
 
-class _Buckets:
-    """Rows dealt at random to bucket files, in blocks: ``[n_rows, n_ids]``
-    (int64), then the rows' lengths, label codes and provisional ids (int32)."""
+def _bucket_of(rows, seed):
+    """Each row's bucket, from its row number and ``seed`` (splitmix64's mixing:
+    the same rows go to the same buckets however the file is cut in parts)."""
+    z = rows.astype(np.uint64) ^ np.uint64(seed)
+    z += np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return (z >> np.uint64(58)).astype(np.intp)  # the top 6 bits: 0 .. 63
 
-    def __init__(self, folder, rng):
+
+class _Buckets:
+    """Rows dealt to bucket files by a seeded hash of their row number, in
+    blocks: ``[n_rows, n_ids]`` (int64), then the rows' lengths, label codes
+    and provisional ids (int32)."""
+
+    def __init__(self, folder, seed):
         self.folder = Path(folder)
-        self.rng = rng
+        self.seed = int(seed)
         self.files = [open(self.folder / f"bucket{b}.bin", "wb") for b in range(
             _N_BUCKETS)]  # fmt: skip
         self.n_rows = 0
 
-    def write(self, ids, offsets, codes):
+    def write(self, ids, offsets, codes, rows):
+        """Rows numbered ``rows`` (in the file), as ids, offsets, label codes."""
         n = offsets.size - 1
-        which = self.rng.integers(_N_BUCKETS, size=n)
+        which = _bucket_of(rows, self.seed)
         order = np.argsort(which, kind="stable")  # rows in order within a bucket
         bounds = np.searchsorted(which[order], np.arange(_N_BUCKETS + 1))
         for b in range(_N_BUCKETS):
@@ -593,6 +612,8 @@ class _Buckets:
             yield held
 
     def _pieces(self, chunk_size):
+        """Exactly ``chunk_size`` rows a piece (the last fewer), so the pieces
+        do not depend on how the file was cut into parts."""
         parts, n = [], 0
         for b in range(_N_BUCKETS):
             path = self.folder / f"bucket{b}.bin"
@@ -607,11 +628,14 @@ class _Buckets:
                     ids = np.fromfile(f, dtype=np.int32, count=n_ids)
                     parts.append((lengths, codes, ids))
                     n += rows
-                    if n >= chunk_size:
-                        yield _join(parts)
-                        parts, n = [], 0
+                    while n >= chunk_size:
+                        lengths, codes, ids = _join(parts)
+                        cut = int(lengths[:chunk_size].sum())
+                        yield lengths[:chunk_size], codes[:chunk_size], ids[:cut]
+                        parts = [(lengths[chunk_size:], codes[chunk_size:], ids[cut:])]
+                        n -= chunk_size
             path.unlink()
-        if parts:
+        if n:
             yield _join(parts)
 
 
@@ -726,7 +750,7 @@ def fit_pipeline(
     seeds = np.random.SeedSequence(_entropy(net.random_state)).spawn(2)
     with tempfile.TemporaryDirectory(prefix="skimdb-", dir=cache_dir) as folder:
         vocabulary, buckets, labels = _encode_pass(
-            parts, position, folder, np.random.default_rng(seeds[0]), report
+            parts, position, folder, seeds[0].generate_state(1, np.uint64)[0], report
         )
         if encoder.word_index is None:
             encoder._fit_counts(vocabulary.word_counts())
@@ -974,10 +998,10 @@ def _encode_partition(frame, text_column, label_column):
     }
 
 
-def _encode_pass(parts, position, folder, rng, report):
+def _encode_pass(parts, position, folder, seed, report):
     """Merge the encoded parts' words and deal their rows to the bucket files."""
     vocabulary = _Vocabulary()
-    buckets = _Buckets(folder, rng)
+    buckets = _Buckets(folder, seed)
     classes = {}
     n_read = 0
     try:
@@ -996,7 +1020,7 @@ def _encode_pass(parts, position, folder, rng, report):
                 counts = np.bincount(ids, minlength=len(part.words))
                 words = dict(zip(part.words, counts.tolist(), strict=True))
                 ids = vocabulary.add(words, ids, offsets, part.positions[kept])
-                buckets.write(ids, offsets, codes[kept])
+                buckets.write(ids, offsets, codes[kept], part.start + kept)
             n_read = part.start + n
             report("read", 0, n_read, None)
     finally:

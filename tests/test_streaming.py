@@ -188,20 +188,24 @@ def test_what_streaming_cannot_learn_is_refused():
 def test_pieces_hold_every_row_and_none_is_tiny(tmp_path, n_rows, chunk_size):
     from skimdb.streaming import _Buckets
 
-    buckets = _Buckets(tmp_path, np.random.default_rng(0))
+    buckets = _Buckets(tmp_path, 7)
     lengths = np.arange(n_rows) % 5
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     ids = np.arange(offsets[-1], dtype=np.int32)
     for start in range(0, n_rows, 64):  # written in blocks, as the pass does
         stop = min(start + 64, n_rows)
         part = slice(offsets[start], offsets[stop])
-        buckets.write(ids[part], offsets[start : stop + 1] - offsets[start],
-                      np.arange(start, stop))  # fmt: skip
+        rows = np.arange(start, stop)
+        buckets.write(ids[part], offsets[start : stop + 1] - offsets[start], rows,
+                      rows)  # fmt: skip
     buckets.close()
     pieces = list(buckets.pieces(chunk_size))
     sizes = [piece[0].size for piece in pieces]
     assert sum(sizes) == n_rows
-    assert min(sizes) >= min(chunk_size // 2, n_rows)
+    # chunk_size rows each; the rows left over a piece of their own, or the
+    # last piece's if they are under half a piece
+    assert sizes[:-1] == [chunk_size] * (len(sizes) - 1)
+    assert min(chunk_size // 2, n_rows) <= sizes[-1] < chunk_size * 3 // 2
     # every row comes back whole: its length, its label code, its ids
     codes = np.concatenate([piece[1] for piece in pieces])
     assert sorted(codes.tolist()) == list(range(n_rows))
