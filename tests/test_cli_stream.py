@@ -150,3 +150,16 @@ def test_an_interrupted_training_leaves_the_saved_model_as_it_was(
     assert status == 130 and "interrupted" in err
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_an_interrupt_while_scoring_leaves_no_file(files, tmp_path, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    def interrupted(self, X):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "predict_proba", interrupted)
+    status, _, err = _train("--csv", files[0], "-o", tmp_path / "m", "--chunk-size",
+                            "64", "--epochs", "1")  # fmt: skip
+    assert status == 130
+    assert list(tmp_path.iterdir()) == []  # no model folder, no test.csv.part

@@ -153,21 +153,23 @@ def train_stream(args, given, pipeline):
     is_test[test_rows] = True
     y_true, y_pred = [], []
     test_file = output.parent / f".{output.name}.test.csv.part"
-    with open(test_file, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow([args.text_column, args.label_column])
-        for chunk in read_chunks(path, chunk_size=args.chunk_size, format=kind,
-                                 **columns):  # fmt: skip
-            take = np.flatnonzero(is_test[chunk.start : chunk.start + len(chunk.texts)])
-            if not take.size:
-                continue
-            texts = [chunk.texts[i] for i in take]
-            labels = [chunk.labels[i] for i in take]
-            proba = model.predict_proba(texts)
-            y_pred += [names[c] for c in proba.argmax(axis=1)]
-            y_true += [_as_class_name(label, names) for label in labels]
-            writer.writerows(zip(texts, labels, strict=True))
-    try:
+    try:  # the test rows, scored and written a chunk at a time
+        with open(test_file, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow([args.text_column, args.label_column])
+            for chunk in read_chunks(path, chunk_size=args.chunk_size, format=kind,
+                                     **columns):  # fmt: skip
+                take = np.flatnonzero(
+                    is_test[chunk.start : chunk.start + len(chunk.texts)]
+                )
+                if not take.size:
+                    continue
+                texts = [chunk.texts[i] for i in take]
+                labels = [chunk.labels[i] for i in take]
+                proba = model.predict_proba(texts)
+                y_pred += [names[c] for c in proba.argmax(axis=1)]
+                y_true += [_as_class_name(label, names) for label in labels]
+                writer.writerows(zip(texts, labels, strict=True))
         reports.print_csv_training(model, train_rows.size, y_true, y_pred, names)
         save_model(model, output, overwrite=args.overwrite)
         saved = [f"the model in {output}{os.sep}"]
