@@ -112,6 +112,9 @@ def bench(session):
     session.run("python", "benchmarks/text_path.py", *text_path, env=QUIET_TF)
     if "--quick" not in session.posargs:  # 1,000,000 reviews: about 2 minutes, 5 GB
         session.run("python", "benchmarks/memory_million_reviews.py")
+    # streaming skimdb train from a CSV file against the in-memory one, and on Dask
+    # (1,200,000 reviews: about an hour on 2 cores; --quick: 40,000)
+    session.run("python", "benchmarks/streaming.py", *quick, env=QUIET_TF)
 
 
 @nox.session

@@ -327,13 +327,14 @@ def _merge(distinct_per_chunk):
 
 
 def _count(chunk_results):
-    """Words in first-occurrence order and their counts, empty word left out."""
+    """Words in first-occurrence order and their counts, empty word left out; the
+    mask of the merged words kept, and each chunk's distinct words' positions."""
     dictionary, positions = _merge([distinct for _, distinct, _ in chunk_results])
     counts = np.zeros(len(dictionary), np.int64)
     for (indices, distinct, _), where in zip(chunk_results, positions, strict=True):
         counts[where] += np.bincount(indices, minlength=len(distinct))
     keep = pc.not_equal(pc.binary_length(dictionary), 0).to_numpy(zero_copy_only=False)
-    return dictionary.filter(pa.array(keep)), counts[keep], keep
+    return dictionary.filter(pa.array(keep)), counts[keep], keep, positions
 
 
 def count_words(texts, *, n_threads=None):
@@ -353,8 +354,50 @@ def count_words(texts, *, n_threads=None):
         The number of occurrences (not of documents) of each word.
     """
     chunk_results = thread_map(_words_of_chunk, _chunks(list(texts)), n_threads)
-    words, counts, _ = _count(chunk_results)
+    words, counts, _, _ = _count(chunk_results)
     return _str_words(words), counts
+
+
+def number_words(texts, *, n_threads=None):
+    """:func:`count_words`, and each text as the positions of its words in it.
+
+    What a chunked reader needs to merge chunks' counts without splitting the
+    text twice (:mod:`skimdb.streaming`).
+
+    Parameters
+    ----------
+    texts : sequence of str
+    n_threads : int or None, default=None
+        Threads to count with (None: one per CPU); the result is the same.
+
+    Returns
+    -------
+    words : list of str
+        The distinct words, in the order in which they first occur.
+    counts : ndarray of int64
+        The number of occurrences of each word.
+    positions : RaggedIds
+        One row per text: each of its words as its position in ``words``.
+
+    Examples
+    --------
+    >>> from skimdb._codec import number_words
+    >>> words, counts, positions = number_words(["b a b", "", "c a"])
+    >>> words, counts.tolist(), positions.tolist()
+    (['b', 'a', 'c'], [2, 2, 1], [[0, 1, 0], [], [2, 1]])
+    """
+    chunk_results = thread_map(_words_of_chunk, _chunks(list(texts)), n_threads)
+    dictionary, counts, keep, positions = _count(chunk_results)
+    position = np.cumsum(keep, dtype=np.int64).astype(np.int32) - 1
+    position[~keep] = _DROP  # the empty word
+
+    def work(i):
+        indices, _, lengths = chunk_results[i]
+        chunk_results[i] = None
+        return _finish(indices, lengths, position[positions[i]], None)
+
+    parts = thread_map(work, range(len(chunk_results)), n_threads)
+    return _str_words(dictionary), counts, _join(parts)
 
 
 def rank_words(words, counts, *, min_count=1, max_rank=None):

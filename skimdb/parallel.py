@@ -11,14 +11,16 @@ TensorFlow needs on such workers, and a context manager that sets it all up:
 - :func:`local_cluster`: a ``distributed.LocalCluster`` of worker processes, one
   fit at a time each, started with those variables;
 - :func:`dask_backend`: connects to a scheduler (or starts a local cluster) and
-  makes joblib's dask backend the active one.
+  makes joblib's dask backend the active one;
+- :func:`fit_pipeline_on_dask`: one model's out-of-core fit from a big file,
+  its reading and encoding on the workers (:func:`skimdb.streaming.fit_pipeline`).
 
 It needs the ``dask`` extra: ``pip install "skimdb[dask]"``.
 """
 
 import contextlib
 
-__all__ = ["dask_backend", "local_cluster", "worker_env"]
+__all__ = ["dask_backend", "fit_pipeline_on_dask", "local_cluster", "worker_env"]
 
 #: What to install when ``distributed`` is missing.
 INSTALL_HINT = 'pip install "skimdb[dask]"'
@@ -218,3 +220,56 @@ def dask_backend(scheduler=None, *, n_workers=None, threads=1, **cluster_kwargs)
             client = stack.enter_context(Client(scheduler, set_as_default=False))
         stack.enter_context(joblib.parallel_config(backend="dask", client=client))
         yield client
+
+
+def fit_pipeline_on_dask(pipeline, source, *, scheduler=None, n_workers=None, **kwargs):
+    """Fit a pipeline on a big CSV or Parquet file, read and encoded by Dask workers.
+
+    :func:`skimdb.streaming.fit_pipeline` with a client of the cluster at
+    ``scheduler`` (or of a new :func:`local_cluster`). What runs where:
+
+    - on the workers: reading the file as ``dask.dataframe`` partitions
+      (``dd.read_csv`` in blocks of 32 MB, or ``dd.read_parquet``'s row groups),
+      checking every row, splitting the texts into words and numbering them;
+    - on the client (this process): merging the partitions' word counts (in
+      the file's order, so the word index is the one a local fit learns), the
+      multi-hot features and the network's training, epoch after epoch, from
+      the encoded rows it keeps on its local disk.
+
+    Data moved: each partition's encoded rows once (4 bytes per word plus its
+    distinct words and the labels), a few partitions in flight; nothing per
+    epoch. A task whose worker dies is retried on another worker, twice; then
+    the fit stops with a ``RuntimeError`` naming the partition.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        As for :func:`skimdb.streaming.fit_pipeline`.
+    source : str or path-like
+        A CSV or Parquet file, at the same path on every worker.
+    scheduler : str or None, default=None
+        The scheduler's address; ``None`` starts a local cluster.
+    n_workers : int or None, default=None
+        Worker processes of the local cluster.
+    **kwargs
+        More :func:`skimdb.streaming.fit_pipeline` arguments (``chunk_size``,
+        ``rows``, ``text_column``, ...).
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        The pipeline, fitted.
+
+    Examples
+    --------
+    >>> from skimdb import make_pipeline, ReviewEncoder
+    >>> from skimdb.parallel import fit_pipeline_on_dask
+    >>> pipe = make_pipeline("notebook", random_state=0)
+    >>> pipe.steps.insert(0, ("text", ReviewEncoder(num_words=10000)))
+    >>> fit_pipeline_on_dask(pipe, "reviews.csv", chunk_size=50_000,
+    ...                      scheduler="tcp://10.0.0.5:8786")  # doctest: +SKIP
+    """
+    from skimdb.streaming import fit_pipeline
+
+    with dask_backend(scheduler, n_workers=n_workers) as client:
+        return fit_pipeline(pipeline, source, client=client, **kwargs)

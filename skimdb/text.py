@@ -407,6 +407,31 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
             oov_char=self.oov_char,
         )
 
+    # --- streaming (skimdb.streaming): the word index from counts merged in chunks --
+
+    def _fit_counts(self, counts):
+        """Fit from word counts instead of texts, as :meth:`fit` learns them.
+
+        ``counts`` maps each word to its number of occurrences, in the order in
+        which the words first occur (ties keep that order). Counts of chunks
+        merged in the chunks' order are that of the whole corpus, so this gives
+        exactly the word index ``fit`` learns on the texts of all the chunks.
+        Only a learned word index (``word_index=None``) is fitted so.
+        """
+        limit = self._check_params()
+        if self.word_index is not None:
+            raise ValueError(
+                f"word_index={self._word_index_name()} is given, not learned from "
+                "word counts; pass word_index=None."
+            )
+        self.word_index_ = _codec.rank_words(
+            list(counts),
+            np.fromiter(counts.values(), np.int64, len(counts)),
+            min_count=self.min_count,
+            max_rank=self._max_rank(limit),
+        )
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False

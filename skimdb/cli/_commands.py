@@ -123,6 +123,11 @@ def train(args):
             f"takes no {flags}: drop {'it' if len(given) == 1 else 'them'}, or "
             "use --preset notebook"
         )
+    streams = (args.chunk_size, args.parquet, args.scheduler)
+    if args.dask or any(value is not None for value in streams):  # out of core
+        from skimdb.cli._stream import train_stream
+
+        return train_stream(args, given, _pipeline)
     if args.csv is not None:
         return _train_csv(args, given)
     output = check_output(args.output, model=True, overwrite=args.overwrite)

@@ -338,6 +338,26 @@ _TRAIN = Command(
             ],
         ),
         Group(
+            "big files: out of core (skimdb.streaming)",
+            [
+                Option(("--chunk-size",), "stream --csv (or --parquet) N rows at a "
+                       "time, never holding the file: the same vocabulary and test "
+                       "split as in memory, memory bounded by N",
+                       type=positive_int, shown="in memory",
+                       extra={"metavar": "N"}),
+                Option(("--parquet",), "stream this Parquet file as --csv streams "
+                       "a CSV file (the columns as --text-column, --label-column)",
+                       extra={"metavar": "PATH"}),
+                Option(("--scheduler",), "read and encode the file on the Dask "
+                       "cluster of this scheduler, such as tcp://10.0.0.5:8786 (the "
+                       "same path on every worker)", extra={"metavar": "ADDRESS"}),
+                Option(("--dask",), "read and encode the file on a local Dask "
+                       "cluster (LocalCluster)", extra={"action": "store_true"}),
+            ],
+            description="Needs --chunk-size; --scheduler and --dask need pip "
+            'install "skimdb[dask]". The network trains in this process.',
+        ),
+        Group(
             "a quicker run",
             [
                 Option(("--n-train",), "use only the first N training reviews",

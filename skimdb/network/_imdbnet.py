@@ -222,23 +222,53 @@ class IMDBNet(KerasClassifierCompat):
         return super().fit(X, y, sample_weight=sample_weight)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train the current network (building it first if needed) for one epoch.
+        """Train the network one pass over ``(X, y)``, building it on the first call.
+
+        Each call is exactly one epoch over the chunk it is given, whatever the
+        ``epochs`` parameter: ``batch_size`` steps through its rows, shuffled
+        (when ``shuffle=True``) in an order drawn from ``random_state`` and the
+        number of passes made so far. The optimizer's state (its moments and
+        step count) and the weights carry over from call to call, and from a
+        previous :meth:`fit`, so two calls on the same data train exactly as
+        ``fit`` with ``epochs=2`` does, and calls over the chunks of a corpus
+        train as one epoch over it in batches that do not cross chunks.
+        ``history_`` gains one entry per call.
+
+        As with :meth:`sklearn.neural_network.MLPClassifier.partial_fit`, pass
+        every label in ``classes`` on the first call when a chunk may lack some;
+        later calls may leave it out (or repeat the same labels).
+        ``class_weight="balanced"`` is refused here: pass the weights computed
+        over all the data as a dict.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
+            Training data: one chunk.
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class label; needed on the first call only if ``y`` lacks some.
+            Every class label; needed on the first call only, if ``y`` lacks some.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights.
 
         Returns
         -------
         self : IMDBNet
-            The classifier, trained one epoch further.
+            The classifier, trained one pass further.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skimdb import IMDBNet
+        >>> rng = np.random.RandomState(0)
+        >>> X = (rng.rand(200, 30) < 0.2).astype("float32")
+        >>> y = (X[:, 0] + X[:, 1] > 0).astype(int)
+        >>> net = IMDBNet(units=8, batch_size=32, random_state=0)
+        >>> for start in range(0, 200, 50):  # four chunks of 50 rows
+        ...     net = net.partial_fit(X[start:start + 50], y[start:start + 50],
+        ...                           classes=[0, 1])
+        >>> len(net.history_["loss"]), int(net.model_.optimizer.iterations)
+        (4, 8)
         """
         self._check_params(X)
         self._check_same_network("partial_fit")

@@ -76,6 +76,26 @@ class KerasClassifierCompat(KerasClassifier):
                 f"{len(np.unique(classes))} distinct: {np.unique(classes).tolist()}); "
                 "pass each label once."
             )
+        if classes is not None and getattr(self, "model_", None) is not None:
+            # scikeras would set classes_ to them over a network built for others
+            known = np.asarray(self.classes_)
+            if not np.array_equal(np.unique(classes), np.sort(known)):
+                raise ValueError(
+                    f"classes={np.unique(classes).tolist()} differs from the classes "
+                    f"{known.tolist()} this network was built for; pass classes= on "
+                    "the first partial_fit only (or the same ones), or call fit to "
+                    "start a new network."
+                )
+            classes = known
+        if self.class_weight == "balanced":
+            # scikeras would balance each chunk on its own counts, not the data's
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: each "
+                "chunk would be balanced on its own label counts. Compute the "
+                "weights over all the data with "
+                "sklearn.utils.class_weight.compute_class_weight and pass them as "
+                "a dict."
+            )
         return super().partial_fit(
             X, y, classes=classes, sample_weight=_own_copy(sample_weight)
         )
