@@ -186,7 +186,7 @@ def test_what_streaming_cannot_learn_is_refused():
 
 @pytest.mark.parametrize("n_rows, chunk_size", [(1001, 100), (950, 300), (40, 100)])
 def test_pieces_hold_every_row_and_none_is_tiny(tmp_path, n_rows, chunk_size):
-    from skimdb.streaming import _Buckets
+    from skimdb.streaming._fitting import _Buckets
 
     buckets = _Buckets(tmp_path, 7)
     lengths = np.arange(n_rows) % 5
