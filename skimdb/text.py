@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skimdb._text_state import _ENCODER_STATE, _probe_fit
 from skimdb._tokenize import _count_words, _id_words, _rank_words, _tokenize
 from skimdb.datasets import _resolve_word_index
 from skimdb.datasets._text import (
@@ -20,7 +21,6 @@ from skimdb.datasets._text import (
 )
 from skimdb.persistence._format import (
     check_fitted,
-    check_int_in,
     check_saved_params,
     restore_fitted,
 )
@@ -363,7 +363,7 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         tags.requires_fit = True
         return tags
 
-    # --- saved state (skimdb.persistence calls these; the check: module end) -----
+    # --- saved state (skimdb.persistence calls these; the check: _text_state) ---
 
     def _get_saved_state(self):
         """The fitted word index that :func:`skimdb.persistence.save` stores,
@@ -379,48 +379,3 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         saved model loads offline, never reading or downloading one."""
         step = check_saved_params(cls, params, probe=_probe_fit)
         return restore_fitted(step, state, _ENCODER_STATE)
-
-
-# -- saved state: the check of the fitted word index, for load and save -----------
-
-
-def _probe_fit(encoder):
-    if encoder.word_index is None:
-        return encoder.fit(["a"])
-    tiny = encoder.word_index if isinstance(encoder.word_index, dict) else {"a": 1}
-    return encoder.set_params(word_index=tiny).fit()
-
-
-def _check_saved_word_index(value, step):
-    """What fit keeps: ranks below ``num_words - index_from``, as many words at
-    most, and at most the format's bound on a saved dict."""
-    from skimdb.persistence import _format
-
-    if not isinstance(value, dict):
-        raise TypeError(f"must be a dict; got {type(value).__name__}")
-    most = _format.MAX_WORD_INDEX
-    limit = (
-        _format.MAX_WIDTH
-        if step.num_words is None
-        else step.num_words - step.index_from
-    )
-    if len(value) > most or len(value) > max(limit, 0):
-        raise ValueError(
-            f"holds {len(value)} words; a saved word index holds at most {most}"
-            + (
-                ""
-                if step.num_words is None
-                else f", and at most {max(limit, 0)} "
-                f"with num_words={step.num_words} and index_from={step.index_from}"
-            )
-        )
-    high = _format.MAX_WIDTH if step.num_words is None else limit - 1
-    for word, rank in value.items():
-        if type(word) is str and type(rank) is int and 0 <= rank <= high:
-            continue  # the common case, checked cheaply (a million words a second)
-        if not isinstance(word, str):
-            raise TypeError(f"the word {word!r:.40} is not a str")
-        check_int_in(rank, 0, high, f"the rank of {word!r:.40}")
-
-
-_ENCODER_STATE = {"word_index_": _check_saved_word_index}
