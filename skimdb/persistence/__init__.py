@@ -119,6 +119,8 @@ from skimdb.persistence._format import (
 from skimdb.persistence._read import Loader, field, parse_json, read_file
 
 __all__ = ["ModelFileError", "load", "save"]
+# its public home, for reprs, tracebacks and pickles (defined in _format)
+ModelFileError.__module__ = __name__
 # re-exported: the names of a saved folder's files, and the bounds load applies
 _PUBLIC_CONSTANTS = (
     ARRAYS,
