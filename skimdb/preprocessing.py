@@ -20,6 +20,12 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 from skimdb._codec import check_word_index as _check_word_index
 from skimdb._codec import id_words as _id_words
 from skimdb._codec import thread_map
+from skimdb._preprocessing_state import (
+    _MULTI_HOT_STATE,
+    _RATIO_STATE,
+    _check_multi_hot_shapes,
+    _check_ratio_shapes,
+)
 from skimdb._ragged import (
     RaggedIds,
     compress,
@@ -28,6 +34,12 @@ from skimdb._ragged import (
     repeat_rows,
     row_at,
     row_ids,
+)
+from skimdb.persistence._format import (
+    check_fitted,
+    check_saved_params,
+    read_arrays,
+    restore_fitted,
 )
 
 __all__ = ["MultiHotVectorizer", "NBLogCountRatio"]
@@ -473,6 +485,23 @@ class MultiHotVectorizer(
         tags.requires_fit = True
         return tags
 
+    # --- saved state (skimdb.persistence calls these; checks: _preprocessing_state)
+
+    def _get_saved_state(self):
+        """The fitted attributes that :func:`skimdb.persistence.save` stores,
+        checked as loading will check them."""
+        check_is_fitted(self)
+        state = {key: getattr(self, key) for key in _MULTI_HOT_STATE}
+        return check_fitted(self, state, _MULTI_HOT_STATE)
+
+    @classmethod
+    def _from_saved_state(cls, params, state):
+        """A fitted MultiHotVectorizer from saved parameters and state (arrays
+        not read yet): each checked, the arrays' shapes before their data."""
+        step = check_saved_params(cls, params, probe=lambda e: e.fit([[0]]))
+        _check_multi_hot_shapes(params, state)
+        return restore_fitted(step, read_arrays(state), _MULTI_HOT_STATE)
+
 
 class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Scale each feature by its Naive-Bayes log-count ratio (Wang and Manning, 2012).
@@ -599,6 +628,27 @@ class NBLogCountRatio(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.positive_only = True
         tags.target_tags.required = True
         return tags
+
+    # --- saved state (skimdb.persistence calls these; checks: _preprocessing_state)
+
+    def _get_saved_state(self):
+        """The fitted attributes that :func:`skimdb.persistence.save` stores,
+        checked as loading will check them."""
+        check_is_fitted(self)
+        state = {k: getattr(self, k) for k in _RATIO_STATE if hasattr(self, k)}
+        return check_fitted(self, state, _RATIO_STATE)
+
+    @classmethod
+    def _from_saved_state(cls, params, state):
+        """A fitted NBLogCountRatio from saved parameters and state (arrays not
+        read yet): each checked, the arrays' shapes before their data."""
+        step = check_saved_params(
+            cls, params, probe=lambda e: e.fit(np.ones((2, 1)), [0, 1])
+        )
+        _check_ratio_shapes(state)
+        return restore_fitted(
+            step, read_arrays(state), _RATIO_STATE, optional={"feature_names_in_"}
+        )
 
 
 def _check_n_reviews(X):

@@ -10,7 +10,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from skimdb import _codec
 from skimdb._ragged import RaggedIds
+from skimdb._text_state import _ENCODER_STATE, _probe_fit
 from skimdb.datasets import get_word_index
+from skimdb.persistence._format import (
+    check_fitted,
+    check_saved_params,
+    restore_fitted,
+)
 
 __all__ = ["ReviewEncoder"]
 
@@ -438,3 +444,20 @@ class ReviewEncoder(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
         tags.input_tags.string = True
         tags.requires_fit = True
         return tags
+
+    # --- saved state (skimdb.persistence calls these; the check: _text_state) ---
+
+    def _get_saved_state(self):
+        """The fitted word index that :func:`skimdb.persistence.save` stores,
+        checked as loading will check it."""
+        check_is_fitted(self)
+        state = {"word_index_": self.word_index_}
+        return check_fitted(self, state, _ENCODER_STATE)
+
+    @classmethod
+    def _from_saved_state(cls, params, state):
+        """A fitted ReviewEncoder from saved parameters and state, each checked.
+        Its parameters are checked by a fit on a tiny text or word index: a
+        saved model loads offline, never reading or downloading one."""
+        step = check_saved_params(cls, params, probe=_probe_fit)
+        return restore_fitted(step, state, _ENCODER_STATE)

@@ -1093,10 +1093,10 @@ def test_load_bounds_the_arrays_of_one_folder_together(saved_net, monkeypatch):
     total = sum(
         i.file_size for i in zipfile.ZipFile(saved_net / "arrays.npz").infolist()
     )
-    monkeypatch.setattr(persistence, "MAX_ARRAYS_BYTES", total - 1)
+    monkeypatch.setattr(persistence._format, "MAX_ARRAYS_BYTES", total - 1)
     with pytest.raises(ModelFileError, match="the arrays named so far declare"):
         load(saved_net, network="numpy")
-    monkeypatch.setattr(persistence, "MAX_ARRAYS_BYTES", total)
+    monkeypatch.setattr(persistence._format, "MAX_ARRAYS_BYTES", total)
     assert load(saved_net, network="numpy").predict(np.ones((1, 12))).shape == (1,)
 
 
@@ -1195,11 +1195,11 @@ def test_load_bounds_the_word_index_by_num_words(params, words, match, tmp_path)
 def test_load_and_save_bound_the_word_index(tmp_path, monkeypatch):
     import skimdb.persistence as persistence
 
-    monkeypatch.setattr(persistence, "MAX_WORD_INDEX", 30)
+    monkeypatch.setattr(persistence._format, "MAX_WORD_INDEX", 30)
     with pytest.raises(ValueError, match="word_index_ can't be saved.*holds 40 words"):
         _saved_encoder(tmp_path / "enc")
     assert not (tmp_path / "enc").exists()
-    monkeypatch.setattr(persistence, "MAX_WORD_INDEX", 40)
+    monkeypatch.setattr(persistence._format, "MAX_WORD_INDEX", 40)
     folder = _saved_encoder(tmp_path / "enc")
     assert len(load(folder).word_index_) == 40
     _set_word_index(folder, {f"x{i}": i + 1 for i in range(41)})
@@ -1215,7 +1215,7 @@ def test_load_and_save_bound_the_manifest(tmp_path, monkeypatch):
 
     folder = _saved_encoder(tmp_path / "enc")
     size = (folder / "skimdb.json").stat().st_size
-    monkeypatch.setattr(persistence, "_MAX_JSON_BYTES", size - 1)
+    monkeypatch.setattr(persistence._format, "MAX_JSON_BYTES", size - 1)
     with pytest.raises(ModelFileError, match=f"is {size} bytes; at most {size - 1}"):
         load(folder)
     with pytest.raises(ValueError, match="would be .* bytes; load reads at most"):

@@ -133,7 +133,7 @@ def train(args):
     output = check_output(args.output, model=True, overwrite=args.overwrite)
     check_data_home(args)
     if args.validation_split is None:
-        args.validation_split = 0.2 if args.preset == "notebook" else 0.0
+        args.validation_split = PRESETS[args.preset]["validation_split"]
     num_words = given.pop("num_words", PRESETS[args.preset]["num_words"])
     (X_train, y_train), (X_test, y_test) = _load_imdb(
         args, num_words, n_train=args.n_train, n_test=args.n_test
@@ -206,7 +206,7 @@ def _train_csv(args, given):
             f"{len(classes)} classes: {exc}"
         ) from None
     if args.validation_split is None:
-        args.validation_split = 0.2 if args.preset == "notebook" else 0.0
+        args.validation_split = PRESETS[args.preset]["validation_split"]
     num_words = given.pop("num_words", PRESETS[args.preset]["num_words"])
     from skimdb import ReviewEncoder
 
@@ -322,38 +322,19 @@ def predict(args):
 
 
 def feature_names(model):
-    """A word (``"w1 w2"`` for an n-gram) for each column of the model's
-    MultiHotVectorizer, from its ReviewEncoder's word index; None without one.
-
-    The ids below ``index_from`` are the marks ``<pad>``, ``<start>`` and
-    ``<oov>`` (a rare or unknown word); an id of no word is ``?``.
-    """
+    """The name of each column of the model's MultiHotVectorizer (``"w1 w2"``
+    for an n-gram), as ``get_feature_names_out`` of the pipeline up to it gives
+    them from its ReviewEncoder's word index; None without both steps."""
     from skimdb import MultiHotVectorizer, ReviewEncoder
 
-    encoder = _find_step(model, ReviewEncoder)
-    vec = _find_step(model, MultiHotVectorizer)
-    if encoder is None or vec is None:
+    steps = [step for _, step in getattr(model, "steps", [])]
+    vec = next(
+        (i for i, step in enumerate(steps) if isinstance(step, MultiHotVectorizer)),
+        None,
+    )
+    if vec is None or not any(isinstance(s, ReviewEncoder) for s in steps[:vec]):
         return None
-    width = vec.num_words_
-    words = np.full(width, "?", dtype=object)
-    for word, rank in encoder.word_index_.items():
-        if rank + encoder.index_from < width:
-            words[rank + encoder.index_from] = word
-    for mark, i in (("<pad>", 0), ("<start>", encoder.start_char),
-                    ("<oov>", encoder.oov_char)):  # fmt: skip
-        if i is not None and i < min(width, encoder.index_from):
-            words[i] = mark
-    grams = vec.vocabulary_
-    names = words if vec.ngram_range[0] == 1 else words[:0]
-    if len(grams):
-        # object arrays add elementwise: one pass per word position, not per n-gram
-        joined = words[np.clip(grams[:, 0], 0, width - 1)]
-        for j in range(1, grams.shape[1]):
-            ids = grams[:, j]
-            more = joined + " " + words[np.clip(ids, 0, width - 1)]
-            joined = np.where(ids >= 0, more, joined)
-        names = np.concatenate([names, joined])
-    return names
+    return model[: vec + 1].get_feature_names_out()
 
 
 def explain(args):

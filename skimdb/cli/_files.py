@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 from skimdb.cli._quiet import import_tensorflow
+from skimdb.persistence import MANIFEST, holds_saved_model
 
-#: The manifest :func:`skimdb.persistence.save` writes: a folder holding it is a model.
-MANIFEST = "skimdb.json"
 #: The pickle file that earlier skimdb versions saved.
 PICKLE_FILE = "model.joblib"
 #: What ``skimdb train --csv`` writes beside the model: the file, columns and classes.
@@ -81,7 +80,7 @@ def check_output(path, *, model, overwrite=False):
         raise UserError(f"-o {folder}: is a file, not a folder; choose a folder")
     if model:
         contents = list(folder.iterdir()) if folder.is_dir() else []
-        if contents and not (folder / MANIFEST).is_file():
+        if contents and not holds_saved_model(folder):  # the rule save applies
             raise UserError(
                 f"-o {folder}: holds files that are not a skimdb model; save into a "
                 "new or empty folder"

@@ -9,9 +9,11 @@ the estimator's own, which a test holds equal to the table.
 """
 
 import argparse
+import inspect
 from dataclasses import dataclass, field
 
-from skimdb import PRESETS, __version__
+from skimdb import PRESETS, MultiHotVectorizer, __version__
+from skimdb.network._params import DEFAULTS as IMDBNET_DEFAULTS
 
 __all__ = ["COMMANDS", "build_parser", "parse_args"]
 
@@ -23,7 +25,12 @@ EXPERIMENT_GRID = {
     "activation": ["relu", "tanh"],
 }
 #: What ``skimdb experiments`` uses for the options not given.
-EXPERIMENT_DEFAULTS = {**EXPERIMENT_GRID, "n_train": None, "cv": 3, "epochs": 4}
+EXPERIMENT_DEFAULTS = {
+    **EXPERIMENT_GRID,
+    "n_train": None,
+    "cv": 3,
+    "epochs": IMDBNET_DEFAULTS["epochs"],
+}
 #: What ``skimdb experiments --quick`` uses for the options not given.
 QUICK = {
     "hidden_layers": [1, 2],
@@ -231,10 +238,19 @@ def _width(default):
     )
 
 
-def _net(flags, param, default, help="", **kwargs):
-    """A network option of ``skimdb train``: sets the estimator parameter ``param``."""
-    return Option(flags, help or param.replace("_", " "), param=param, default=default,
-                  **kwargs)  # fmt: skip
+def _owner_default(param):
+    """The default of an estimator parameter, from its owner: IMDBNet's
+    TensorFlow-free table, else MultiHotVectorizer's signature."""
+    if param in IMDBNET_DEFAULTS:
+        return IMDBNET_DEFAULTS[param]
+    return inspect.signature(MultiHotVectorizer).parameters[param].default
+
+
+def _net(flags, param, help="", **kwargs):
+    """A network option of ``skimdb train``: sets the estimator parameter ``param``;
+    its default is the estimator's own."""
+    return Option(flags, help or param.replace("_", " "), param=param,
+                  default=_owner_default(param), **kwargs)  # fmt: skip
 
 
 _TRAIN = Command(
@@ -275,39 +291,41 @@ _TRAIN = Command(
         Group(
             "the network (MultiHotVectorizer's num_words, IMDBNet's hyperparameters)",
             [
-                _net(("--num-words",), "num_words", 10000, "vocabulary size",
+                _net(("--num-words",), "num_words", "vocabulary size",
                      type=positive_int),
-                _net(("--units",), "units", 16, type=positive_int),
-                _net(("--hidden-layers",), "hidden_layers", 2,
-                     type=non_negative_int),
-                _net(("--activation",), "activation", "relu"),
-                _net(("--loss",), "loss", "binary_crossentropy",
+                _net(("--units",), "units", type=positive_int),
+                _net(("--hidden-layers",), "hidden_layers", type=non_negative_int),
+                _net(("--activation",), "activation"),
+                _net(("--loss",), "loss",
                      "the training loss, a name IMDBNet accepts"),
-                _net(("--optimizer",), "optimizer", "rmsprop"),
-                _net(("--learning-rate",), "learning_rate", None, type=float,
+                _net(("--optimizer",), "optimizer"),
+                _net(("--learning-rate",), "learning_rate", type=float,
                      shown="the optimizer's own"),
-                _net(("--epochs",), "epochs", 4, type=positive_int),
-                _net(("--batch-size",), "batch_size", 512, type=positive_int),
+                _net(("--epochs",), "epochs", type=positive_int),
+                _net(("--batch-size",), "batch_size", type=positive_int),
                 Option(
                     ("--validation-split",),
                     "fraction of the training reviews held out to draw validation "
                     "curves; 0 trains on all of them",
                     type=fraction,
-                    shown="0.2 with the notebook preset, 0 with best",
+                    shown=", ".join(
+                        f"{p['validation_split']:g} with the {name} preset"
+                        for name, p in PRESETS.items()
+                    ),
                 ),
-                _net(("--dropout",), "dropout", 0.0, "dropout rate", type=float),
-                _net(("--l2",), "l2", 0.0, "L2 weight penalty", type=float),
-                _net(("--early-stopping",), "early_stopping", False,
+                _net(("--dropout",), "dropout", "dropout rate", type=float),
+                _net(("--l2",), "l2", "L2 weight penalty", type=float),
+                _net(("--early-stopping",), "early_stopping",
                      "stop when the validation loss stops improving (needs a "
                      "validation split) and keep the best weights",
                      extra={"action": "store_true"}),
-                _net(("--n-iter-no-change",), "n_iter_no_change", 2,
+                _net(("--n-iter-no-change",), "n_iter_no_change",
                      "epochs without improvement that --early-stopping waits for",
                      type=positive_int),
-                _net(("--no-shuffle",), "shuffle", True,
+                _net(("--no-shuffle",), "shuffle",
                      "do not shuffle the training reviews before each epoch",
                      extra={"action": "store_false", "dest": "shuffle"}),
-                _net(("--class-weight",), "class_weight", None, "class weights",
+                _net(("--class-weight",), "class_weight", "class weights",
                      shown="none", extra={"choices": ["balanced"]}),
                 Option(("--random-state",), "seed of the network", type=int,
                        default=0),
@@ -547,9 +565,9 @@ _EXPERIMENTS = Command(
                        type=positive_int,
                        shown=_quick_and_full("n_train", "all 25,000")),
                 Option(("--num-words",), "vocabulary size", type=positive_int,
-                       default=10000),
+                       default=_owner_default("num_words")),
                 Option(("--batch-size",), "reviews per gradient step",
-                       type=positive_int, default=512),
+                       type=positive_int, default=_owner_default("batch_size")),
                 Option(("--scoring",), "a scikit-learn scorer", default="accuracy"),
                 Option(("--n-jobs",), "fits run in parallel (-1: all cores)",
                        type=int, default=1),

@@ -15,7 +15,11 @@ from skimdb.network._numpy_training import (
     numpy_outputs,
     numpy_step_unsupported,
 )
-from skimdb.network._params import PARAMETER_CONSTRAINTS, check_saved_state
+from skimdb.network._params import (
+    PARAMETER_CONSTRAINTS,
+    check_saved_network,
+    read_saved_state,
+)
 from skimdb.network._scikeras_compat import KerasClassifierCompat
 from skimdb.network._training import (
     EpochTrainer,
@@ -511,13 +515,18 @@ class IMDBNet(KerasClassifierCompat):
     @classmethod
     def _from_saved_state(cls, params, state):
         """An IMDBNet fitted as ``state`` describes (from :meth:`_get_saved_state`,
-        its ``model_`` already loaded); the parameters are checked first."""
+        as :func:`skimdb.persistence.load` hands it: arrays and the ``.keras``
+        file not read yet). The parameters are checked first, then the arrays'
+        shapes, their values, and the network's configuration before Keras
+        builds it."""
+        state = read_saved_state(params, state)  # as load(network="numpy") does
         net = cls(**params)
         net._validate_params()
-        check_saved_state(params, state)  # as load(network="numpy") does
         classes = np.asarray(state["classes_"])
         n_features = state["n_features_in_"]
-        model = state["model_"]
+        model = state["model_"].load(
+            functools.partial(check_saved_network, params=params, state=state)
+        )
         outputs = 1 if len(classes) == 2 else len(classes)
         shapes = (tuple(model.inputs[0].shape[1:]), tuple(model.outputs[0].shape[1:]))
         if shapes != ((n_features,), (outputs,)):

@@ -163,6 +163,17 @@ class NetworkPredictor(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    # --- saved state (skimdb.persistence.load(network="numpy") calls this) ----
+
+    @classmethod
+    def _from_saved_state(cls, params, state):
+        """The predictor of a saved IMDBNet (``params`` and ``state`` as
+        :func:`skimdb.persistence.load` hands them), after the same checks as
+        ``IMDBNet._from_saved_state``; the ``.keras`` file is never read."""
+        from skimdb.network._params import read_saved_state
+
+        return predictor_from_saved_state(params, read_saved_state(params, state))
+
 
 def predictor_from_saved_state(params, state):
     """The :class:`NetworkPredictor` of a saved IMDBNet: its ``activation``
