@@ -163,3 +163,32 @@ def test_an_interrupt_while_scoring_leaves_no_file(files, tmp_path, monkeypatch)
                             "64", "--epochs", "1")  # fmt: skip
     assert status == 130
     assert list(tmp_path.iterdir()) == []  # no model folder, no test.csv.part
+
+
+@pytest.mark.parametrize("failing", ["write_training", "write_history"])
+def test_a_failed_side_file_keeps_the_old_model_with_its_files(
+    files, tmp_path, monkeypatch, failing
+):
+    """Issue 20's rule for --overwrite holds when streaming too: the history,
+    test split and training.json are written in the new folder before the swap."""
+    import errno
+
+    import skimdb.cli._stream as stream
+
+    target = tmp_path / "model"
+    status, _, err = _train("--csv", files[0], "-o", target, "--chunk-size", "64",
+                            "--epochs", "1")  # fmt: skip
+    assert status == 0, err
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    assert {"test.csv", "training.json", "history.csv"} <= set(before)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    owner = stream if failing == "write_training" else stream.reports
+    monkeypatch.setattr(owner, failing, full_disk)
+    status, _, err = _train("--csv", files[0], "-o", target, "--chunk-size", "64",
+                            "--epochs", "2", "--overwrite")  # fmt: skip
+    assert status == 1 and "No space left" in err
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

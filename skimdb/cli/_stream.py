@@ -87,35 +87,12 @@ def _client(args):
 def train_stream(args, given, pipeline):
     """Train ``pipeline(args, given, num_words, encoder)`` out of core."""
     from skimdb import ReviewEncoder
-    from skimdb.streaming import fit_pipeline, held_out_rows, read_chunks
+    from skimdb.streaming import fit_pipeline, held_out_rows
 
-    if args.csv is not None and args.parquet is not None:
-        raise UserError("give --csv PATH or --parquet PATH, not both")
-    if args.chunk_size is None:
-        raise UserError(
-            "--parquet, --dask and --scheduler stream the file: give --chunk-size N "
-            "(rows at a time), such as --chunk-size 50000"
-        )
-    if args.csv is None and args.parquet is None:
-        raise UserError("--chunk-size streams a file: give --csv PATH or --parquet "
-                        "PATH")  # fmt: skip
-    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
-        if value is not None:
-            raise UserError(
-                f"{flag} shortens the IMDB reviews; with a file the test split is "
-                "--test-size of the file's rows: drop it"
-            )
-    if args.test_size == 0:
-        raise UserError(
-            "--test-size 0 holds out no test rows; give a fraction above 0, such as 0.2"
-        )
-    flag, source = ("--csv", args.csv) if args.csv is not None else (
-        "--parquet", args.parquet)  # fmt: skip
-    path = expand(source, flag).resolve()
-    kind = "csv" if flag == "--csv" else "parquet"
+    flag, path, kind = _stream_source(args)
     output = check_output(args.output, model=True, overwrite=args.overwrite)
     if args.validation_split is None:
-        args.validation_split = 0.2 if args.preset == "notebook" else 0.0
+        args.validation_split = PRESETS[args.preset]["validation_split"]
     num_words = given.pop("num_words", PRESETS[args.preset]["num_words"])
     model = pipeline(args, given, num_words, ReviewEncoder(num_words=num_words))
     model.set_params(clf__verbose=0)  # the bar shows the progress
@@ -149,53 +126,89 @@ def train_stream(args, given, pipeline):
         )
     say(f"Trained in {time.perf_counter() - started:.1f} s")
     names = reports.class_names(model, csv=True)
-    is_test = np.zeros(n_rows, dtype=bool)
-    is_test[test_rows] = True
-    y_true, y_pred = [], []
-    test_file = output.parent / f".{output.name}.test.csv.part"
-    try:  # the test rows, scored and written a chunk at a time
-        with open(test_file, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow([args.text_column, args.label_column])
-            for chunk in read_chunks(path, chunk_size=args.chunk_size, format=kind,
-                                     **columns):  # fmt: skip
-                take = np.flatnonzero(
-                    is_test[chunk.start : chunk.start + len(chunk.texts)]
-                )
-                if not take.size:
-                    continue
-                texts = [chunk.texts[i] for i in take]
-                labels = [chunk.labels[i] for i in take]
-                proba = model.predict_proba(texts)
-                y_pred += [names[c] for c in proba.argmax(axis=1)]
-                y_true += [_as_class_name(label, names) for label in labels]
-                writer.writerows(zip(texts, labels, strict=True))
-        reports.print_csv_training(model, train_rows.size, y_true, y_pred, names)
-        save_model(model, output, overwrite=args.overwrite)
-        saved = [f"the model in {output}{os.sep}"]
-        saved.append(reports.write_history(model[-1].history_,
-                                           output / "history.csv"))  # fmt: skip
-        os.replace(test_file, output / TEST_SPLIT_FILE)
-        saved.append(output / TEST_SPLIT_FILE)
-    finally:
-        test_file.unlink(missing_ok=True)
     info = {
         flag.lstrip("-"): str(path),
-        "text_column": args.text_column,
-        "label_column": args.label_column,
+        **columns,
         "test_size": args.test_size,
         "random_state": args.random_state,
         "n_rows": int(n_rows),
         "classes": names,
         "chunk_size": args.chunk_size,
     }
-    if kind == "parquet":  # evaluate and friends read the saved test.csv
-        info["csv"] = str(output / TEST_SPLIT_FILE)
-    saved.append(write_training(output, info))
-    if not args.no_plots:
-        saved += reports.save_history_plot(model, output)
-    reports.print_saved(saved)
+
+    def beside(folder):  # in the new folder, swapped in with the model
+        test_file = folder / TEST_SPLIT_FILE
+        y_true, y_pred = _score_test_rows(
+            model, path, kind, args.chunk_size, columns, test_rows, n_rows, names,
+            test_file,
+        )  # fmt: skip
+        reports.print_csv_training(model, train_rows.size, y_true, y_pred, names)
+        if kind == "parquet":  # evaluate and friends read the saved test.csv
+            info["csv"] = str(output / TEST_SPLIT_FILE)
+        saved = [
+            reports.write_history(model[-1].history_, folder / "history.csv"),
+            test_file,
+            write_training(folder, info),
+        ]
+        if not args.no_plots:
+            saved += reports.save_history_plot(model, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    reports.print_saved([f"the model in {output}{os.sep}", *saved])
     return 0
+
+
+def _stream_source(args):
+    """The streamed file's flag, path and format, the options checked."""
+    if args.csv is not None and args.parquet is not None:
+        raise UserError("give --csv PATH or --parquet PATH, not both")
+    if args.chunk_size is None:
+        raise UserError(
+            "--parquet, --dask and --scheduler stream the file: give --chunk-size N "
+            "(rows at a time), such as --chunk-size 50000"
+        )
+    if args.csv is None and args.parquet is None:
+        raise UserError("--chunk-size streams a file: give --csv PATH or --parquet "
+                        "PATH")  # fmt: skip
+    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
+        if value is not None:
+            raise UserError(
+                f"{flag} shortens the IMDB reviews; with a file the test split is "
+                "--test-size of the file's rows: drop it"
+            )
+    if args.test_size == 0:
+        raise UserError(
+            "--test-size 0 holds out no test rows; give a fraction above 0, such as 0.2"
+        )
+    flag, source = ("--csv", args.csv) if args.csv is not None else (
+        "--parquet", args.parquet)  # fmt: skip
+    return flag, expand(source, flag).resolve(), flag.lstrip("-")
+
+
+def _score_test_rows(model, path, kind, chunk_size, columns, test_rows, n_rows,
+                     names, test_file):  # fmt: skip
+    """Predict the held-out rows a chunk at a time, writing them to ``test_file``;
+    their true and predicted class names."""
+    from skimdb.streaming import read_chunks
+
+    is_test = np.zeros(n_rows, dtype=bool)
+    is_test[test_rows] = True
+    y_true, y_pred = [], []
+    with open(test_file, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow([columns["text_column"], columns["label_column"]])
+        for chunk in read_chunks(path, chunk_size=chunk_size, format=kind, **columns):
+            take = np.flatnonzero(is_test[chunk.start : chunk.start + len(chunk.texts)])
+            if not take.size:
+                continue
+            texts = [chunk.texts[i] for i in take]
+            labels = [chunk.labels[i] for i in take]
+            proba = model.predict_proba(texts)
+            y_pred += [names[c] for c in proba.argmax(axis=1)]
+            y_true += [_as_class_name(label, names) for label in labels]
+            writer.writerows(zip(texts, labels, strict=True))
+    return y_true, y_pred
 
 
 def _as_class_name(label, names):
