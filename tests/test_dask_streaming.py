@@ -17,6 +17,7 @@ distributed = pytest.importorskip("distributed")
 import skimdb.streaming as streaming  # noqa: E402
 from skimdb import IMDBNet, MultiHotVectorizer, ReviewEncoder  # noqa: E402
 from skimdb.parallel import local_cluster  # noqa: E402
+from skimdb.streaming import _fitting  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a cluster start and a few small fits
 
@@ -50,7 +51,7 @@ def _pipe():
 
 @pytest.fixture
 def small_partitions(monkeypatch):
-    monkeypatch.setattr(streaming, "_DASK_BLOCK", 200_000)  # about 8 partitions
+    monkeypatch.setattr(_fitting, "_DASK_BLOCK", 200_000)  # about 8 partitions
 
 
 def test_the_workers_learn_the_local_vocabulary(client, corpus, small_partitions):
@@ -119,7 +120,7 @@ def test_csv_line_breaks_in_quotes_read_right_or_save_nothing(tmp_path, monkeypa
     path = tmp_path / "lines.csv"
     pacsv.write_csv(pa.table({"text": [r[0] for r in rows],
                               "label": [r[1] for r in rows]}), path)  # fmt: skip
-    monkeypatch.setattr(streaming, "_DASK_BLOCK", 100_000)
+    monkeypatch.setattr(_fitting, "_DASK_BLOCK", 100_000)
     status, err = {}, io.StringIO()
     for name, extra in (("local", []), ("dask", ["--dask"])):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
