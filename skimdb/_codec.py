@@ -226,23 +226,19 @@ def _binary(texts):
     """The reviews (str) as one Arrow ``large_binary`` array of their UTF-8 bytes,
     translated: filters to spaces, ASCII letters lowercased; and whether they hold
     whitespace other than spaces (which is not a separator)."""
-    try:
-        array = pa.array(texts, type=pa.large_string(), memory_pool=_POOL)
-    except (pa.ArrowException, UnicodeError):
-        # a lone surrogate (which Python's str allows): keep it, as str.split does
-        array = pa.array(
-            [text.encode("utf-8", "surrogatepass") for text in texts],
-            type=pa.large_binary(),
-            memory_pool=_POOL,
-        )
-    _, offsets, data = array.buffers()
-    if data is None or len(array) == 0:
-        return pa.array([b""] * len(array), type=pa.large_binary()), False
-    end = np.frombuffer(offsets, np.int64)[len(array)]
-    translated = data.to_pybytes()[: int(end)].translate(_BYTES_TABLE)
+    # str.encode, not pa.array(texts): Arrow reads a str through its cached UTF-8
+    # form, which CPython then keeps inside every non-ASCII str for its lifetime
+    # (80 MB more resident on 100,000 synthetic reviews). "surrogatepass" keeps a
+    # lone surrogate (which Python's str allows), as str.split does.
+    encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+    offsets = offsets_from_lengths(np.fromiter(map(len, encoded), np.int64, len(texts)))
+    translated = b"".join(encoded).translate(_BYTES_TABLE)
+    del encoded
     other_whitespace = any(char in translated for char in _OTHER_WHITESPACE)
     binary = pa.Array.from_buffers(
-        pa.large_binary(), len(array), [None, offsets, pa.py_buffer(translated)]
+        pa.large_binary(),
+        len(texts),
+        [None, pa.py_buffer(offsets), pa.py_buffer(translated)],
     )
     return binary, other_whitespace
 
