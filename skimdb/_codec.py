@@ -627,7 +627,7 @@ def fit_encode(
     ]
     # Each chunk's ids are written into their place in one array (sized from the
     # counts): the peak holds the word indices left and the ids written, about
-    # one copy of the result, and no chunk-sized buffer stays behind in malloc.
+    # one copy of the result, instead of the chunks' ids and then their join.
     n_rows = [lengths.size for _, _, lengths, _ in chunk_results]
     sizes = np.array(n_kept, np.int64) + (0 if start is None else np.array(n_rows))
     at = np.concatenate(([0], np.cumsum(sizes)))
