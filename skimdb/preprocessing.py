@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, check_non_negative, valida
 
 from skimdb._codec import check_word_index as _check_word_index
 from skimdb._codec import id_words as _id_words
+from skimdb._codec import release_freed as _release_freed
 from skimdb._codec import thread_map
 from skimdb._preprocessing_state import (
     _MULTI_HOT_STATE,
@@ -871,4 +872,5 @@ def _multi_hot(columns, indptr, width, dtype):
         (np.ones(indices.size, dtype), indices, offsets), shape=(n_rows, width)
     )
     X.has_canonical_format = True
+    _release_freed()  # the sorted blocks' memory, resident under the fit otherwise
     return X
