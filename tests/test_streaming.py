@@ -110,7 +110,7 @@ def test_streamed_training_learns_the_real_reviews(real_texts, real_files):
     np.testing.assert_array_equal(net.classes_, ["neg", "pos"])
     assert calls[0][:2] == ("read", 0) and calls[-1] == ("train", 3, 3000, 3000)
     # a piece holds 400 rows or a block more (< 512: one batch), the last fewer
-    steps = int(net.model_.optimizer.iterations)
+    steps = int(net.model_.optimizer.iterations.numpy())
     assert steps % 3 == 0 and 6 <= steps // 3 <= 8
 
 

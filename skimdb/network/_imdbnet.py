@@ -271,7 +271,7 @@ class IMDBNet(KerasClassifierCompat):
         >>> for start in range(0, 200, 50):  # four chunks of 50 rows
         ...     net = net.partial_fit(X[start:start + 50], y[start:start + 50],
         ...                           classes=[0, 1])
-        >>> len(net.history_["loss"]), int(net.model_.optimizer.iterations)
+        >>> len(net.history_["loss"]), int(net.model_.optimizer.iterations.numpy())
         (4, 8)
         """
         self._check_params(X)
