@@ -183,7 +183,7 @@ def test_a_csv_file_over_the_limit_is_refused(model, tmp_path, monkeypatch):
     assert err == (
         f"skimdb evaluate: error: --csv {tmp_path / 'big'} holds more than 100 "
         "bytes, the most skimdb reads at once (see 'Limits' in the command line "
-        "guide); split it\n"
+        "guide); split it, or stream it with skimdb train --chunk-size N\n"
     )
 
 

@@ -247,16 +247,16 @@ def save_model(model, folder, *, overwrite=False, beside=None):
 # -- reading input: bounded -----------------------------------------------------------
 
 #: The most characters one review (a line of --file, a CSV field) may hold.
-#: Tokenizing a text takes about 15 times its size in memory at its peak: a
-#: review of this size about 150 MB. A novel is under 2 million characters.
+#: Encoding a text takes about 7 times its size in memory at its peak: a
+#: review of this size about 70 MB. A novel is under 2 million characters.
 MAX_REVIEW_CHARS = 10 * 2**20
 #: ``predict`` and ``explain`` read their reviews in batches of at most this
 #: many reviews and characters, so an input of any length runs in bounded memory.
 BATCH_REVIEWS = 1000
 BATCH_CHARS = 16 * 2**20
-#: The most bytes of a CSV file (``--csv``, a saved test split): training holds
-#: every text and its encoding in memory, about 4 GB at this size (some 200,000
-#: reviews of IMDB's length).
+#: The most bytes of a CSV file read whole (``--csv``, a saved test split):
+#: training in memory holds every text, its ids and features at once (some
+#: 200,000 reviews of IMDB's length); ``train --chunk-size`` streams any size.
 MAX_CSV_BYTES = 256 * 2**20
 
 
@@ -293,7 +293,8 @@ def _read_at_most(file, source, max_bytes):
     if data is not None and len(data) > max_bytes:
         raise UserError(
             f"{source} holds more than {max_bytes:,} bytes, the most skimdb reads "
-            "at once (see 'Limits' in the command line guide); split it"
+            "at once (see 'Limits' in the command line guide); split it, or "
+            "stream it with skimdb train --chunk-size N"
         )
     return data or b""
 
