@@ -254,10 +254,11 @@ MAX_REVIEW_CHARS = 10 * 2**20
 #: many reviews and characters, so an input of any length runs in bounded memory.
 BATCH_REVIEWS = 1000
 BATCH_CHARS = 16 * 2**20
-#: The most bytes of a CSV file read whole (``--csv``, a saved test split):
-#: training in memory holds every text, its ids and features at once (some
-#: 200,000 reviews of IMDB's length); ``train --chunk-size`` streams any size.
-MAX_CSV_BYTES = 256 * 2**20
+#: The most bytes of a CSV file read whole (``--csv``, a saved test split): some
+#: 2.5 million reviews of IMDB's length. Training in memory holds every text, its
+#: ids and features at once, several times the file's size; ``train
+#: --chunk-size`` streams a file of any size in bounded memory.
+MAX_CSV_BYTES = 2 * 2**30
 
 
 def _open_text_file(path, what):
