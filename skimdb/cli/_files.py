@@ -255,7 +255,7 @@ MAX_REVIEW_CHARS = 10 * 2**20
 BATCH_REVIEWS = 1000
 BATCH_CHARS = 16 * 2**20
 #: The most bytes of a CSV file read whole (``--csv``, a saved test split): some
-#: 2.5 million reviews of IMDB's length. Training in memory holds every text, its
+#: 1.5 million reviews of IMDB's length. Training in memory holds every text, its
 #: ids and features at once, several times the file's size; ``train
 #: --chunk-size`` streams a file of any size in bounded memory.
 MAX_CSV_BYTES = 2 * 2**30
