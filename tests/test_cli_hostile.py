@@ -19,8 +19,9 @@ from test_cli import (
 from test_cli_csv import FAST, _ratings, _write
 
 from skimdb.cli import _files
-from skimdb.cli._files import UserError, parse_labels, read_csv
+from skimdb.cli._files import UserError, read_csv
 from skimdb.cli._reports import _ESCAPES, printable
+from skimdb.streaming import parse_labels
 
 
 @pytest.fixture(scope="module")

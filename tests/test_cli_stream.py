@@ -192,3 +192,24 @@ def test_a_failed_side_file_keeps_the_old_model_with_its_files(
     assert status == 1 and "No space left" in err
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_streamed_labels_follow_the_in_memory_rule(tmp_path):
+    """Labels are ints only when written canonically, streamed or not: ``10``,
+    ``1_0``, ``+10`` and ``010`` stay four classes (int() would merge them)."""
+    import json
+
+    rng = np.random.RandomState(0)
+    labels = ["10", "1_0", "+10", "010"]
+    rows = [
+        (" ".join(rng.choice(FILLER, 5)) + f" cue{i % 4}", labels[i % 4])
+        for i in range(200)
+    ]
+    path = _write(tmp_path / "labels.csv", rows)
+    classes = {}
+    for how, extra in (("memory", []), ("streamed", ["--chunk-size", "50"])):
+        status, _, err = _train("--csv", path, "-o", tmp_path / how, *extra)
+        assert status == 0, err
+        info = json.loads((tmp_path / how / "training.json").read_text())
+        classes[how] = info["classes"]
+    assert classes["streamed"] == classes["memory"] == sorted(labels)

@@ -161,9 +161,12 @@ def test_bad_files_get_a_clear_error(tmp_path, content, match):
 
 
 def test_one_class_is_refused_by_the_split_too(tmp_path):
-    path = _write(tmp_path / "reviews.csv", "text,label\na,1\nb,01\n")
+    path = _write(tmp_path / "reviews.csv", "text,label\na,1\nb, 1 \n")
     with pytest.raises(ValueError, match=r"one class only \(1\)"):
         held_out_rows(path)
+    # "01" is not "1" written canonically: two classes, as in memory
+    path = _write(tmp_path / "two.csv", "text,label\na,1\nb,01\nc,1\nd,01\n")
+    assert held_out_rows(path, test_size=0.5, random_state=0)[1].size == 2
 
 
 def test_what_streaming_cannot_learn_is_refused():

@@ -6,7 +6,6 @@ import io
 import itertools
 import json
 import os
-import re
 import stat
 import sys
 from pathlib import Path
@@ -448,6 +447,8 @@ def read_csv(path, text_column, label_column=None, *, what="--csv"):
         raise UserError(f"{source} holds no rows below its header row")
     if label_column is None:
         return texts, None
+    from skimdb.streaming import parse_labels  # the one rule, streamed or not
+
     return texts, parse_labels(labels)
 
 
@@ -519,38 +520,6 @@ def _column(header, name, flag, source):
             f"{where}; rename all but one"
         )
     return found[0]
-
-
-#: An integer label as written once: ASCII digits, an optional minus, no leading
-#: zero, within int64 (what a network's targets hold).
-_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]{0,18})")
-
-
-def parse_labels(labels):
-    """``labels`` (strings) as ints when every one is an integer written in its
-    one canonical way (``10``, ``-1``), else unchanged.
-
-    Strict because :func:`int` also reads ``1_0``, ``+10``, ``010``, `` 10`` and
-    non-ASCII digits, which would merge labels that differ; an integer beyond
-    int64 (a 30-digit id) is no number a network's targets can hold. Either way
-    the labels stay strings: each distinct one is a class.
-
-    Examples
-    --------
-    >>> parse_labels(["10", "-1", "7"])
-    [10, -1, 7]
-    >>> parse_labels(["10", "1_0"])
-    ['10', '1_0']
-    """
-    parsed = []
-    for label in labels:
-        if not _INT_LABEL.fullmatch(label) or label == "-0":
-            return labels
-        value = int(label)
-        if not -(2**63) <= value < 2**63:
-            return labels
-        parsed.append(value)
-    return parsed
 
 
 def write_csv(path, texts, labels, text_column, label_column):

@@ -206,16 +206,6 @@ def _score_test_rows(model, path, kind, chunk_size, columns, test_rows, n_rows,
             labels = [chunk.labels[i] for i in take]
             proba = model.predict_proba(texts)
             y_pred += [names[c] for c in proba.argmax(axis=1)]
-            y_true += [_as_class_name(label, names) for label in labels]
+            y_true += labels  # read and stripped as the classes were named
             writer.writerows(zip(texts, labels, strict=True))
     return y_true, y_pred
-
-
-def _as_class_name(label, names):
-    """A label read as text, printed as its class is (``"01"`` is class ``1``
-    when the labels are integers)."""
-    if label in names:
-        return label
-    with contextlib.suppress(ValueError):
-        return str(int(label))
-    return label

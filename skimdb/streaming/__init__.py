@@ -41,6 +41,6 @@ workers over ``dask.dataframe`` partitions; see :func:`fit_pipeline`.
 """
 
 from skimdb.streaming._fitting import fit_pipeline
-from skimdb.streaming._reading import held_out_rows, read_chunks
+from skimdb.streaming._reading import held_out_rows, parse_labels, read_chunks
 
-__all__ = ["fit_pipeline", "held_out_rows", "read_chunks"]
+__all__ = ["fit_pipeline", "held_out_rows", "parse_labels", "read_chunks"]

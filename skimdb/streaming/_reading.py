@@ -4,6 +4,7 @@ chunks, each row checked; and the held-out split, from the labels alone."""
 import collections
 import numbers
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -390,15 +391,49 @@ def _label_batches(source, label_column, chunk_size, format):
         yield [label.strip() for label in labels]
 
 
+#: An integer label as written once: ASCII digits, an optional minus, no leading
+#: zero, within int64 (what a network's targets hold).
+_INT_LABEL = re.compile(r"-?(0|[1-9][0-9]{0,18})")
+
+
+def parse_labels(labels):
+    """``labels`` (strings) as ints when every one is an integer written in its
+    one canonical way (``10``, ``-1``), else unchanged.
+
+    Strict because :func:`int` also reads ``1_0``, ``+10``, ``010``, `` 10`` and
+    non-ASCII digits, which would merge labels that differ; an integer beyond
+    int64 (a 30-digit id) is no number a network's targets can hold. Either way
+    the labels stay strings: each distinct one is a class.
+
+    Examples
+    --------
+    >>> from skimdb.streaming import parse_labels
+    >>> parse_labels(["10", "-1", "7"])
+    [10, -1, 7]
+    >>> parse_labels(["10", "1_0"])
+    ['10', '1_0']
+    """
+    parsed = []
+    for label in labels:
+        if not _INT_LABEL.fullmatch(label) or label == "-0":
+            return labels
+        value = int(label)
+        if not -(2**63) <= value < 2**63:
+            return labels
+        parsed.append(value)
+    return parsed
+
+
 def _label_classes(names, label_column="label"):
     """The classes of the distinct labels ``names`` (str, in order of first
     sight): sorted ints if they all are integers (star ratings, 0/1), else
     sorted str, as the command line reads a CSV's labels; and each name's class.
     One class only is refused."""
-    try:
-        values = np.array([int(name) for name in names])
-    except ValueError:
+    parsed = parse_labels(names)  # strict: "10" and "1_0" are two classes
+    if parsed is names:
         values = np.array(names, dtype=object)
+    else:
+        values = np.array(parsed, dtype=np.int64)
     classes, code_of = np.unique(values, return_inverse=True)
     if classes.size < 2:
         only = classes.tolist()[0]
