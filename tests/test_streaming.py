@@ -149,6 +149,8 @@ def test_a_malformed_row_late_in_the_file_is_named(tmp_path):
         ("", "is empty: it needs a header row"),
         ("text,label\n", "holds no rows"),
         ("words,label\nfine,pos\n", r"has no column 'text'; its columns are 'words'"),
+        ("text,label,text\na,pos,b\n", r"2 columns named 'text': columns 1, 3"),
+        ("label,text,label\n1,a,2\n0,c,3\n", r"2 columns named 'label': columns 1, 3"),
         ("text,label\nfine,pos\n  ,neg\n", r"row 2 .*text column 'text' is blank"),
         ("text,label\nfine,pos\ngood,\n", r"row 2 .*label column 'label' is empty"),
         ("text,label\nfine,pos\ngood,pos\n", r"holds one class only \('pos'\)"),

@@ -130,6 +130,7 @@ def _csv_batches(path, columns, chunk_size):
     import pyarrow.csv as pacsv
 
     try:
+        _check_columns(path, _csv_header(path), columns)
         reader = pacsv.open_csv(
             path,
             # one thread: pyarrow then numbers a malformed row in its message
@@ -181,10 +182,31 @@ def _csv_error(path, columns, exc):
     return ValueError(f"{path} is not a valid CSV file: {message}")
 
 
+def _check_columns(path, have, columns):
+    """Each of ``columns`` is in the header ``have`` once: pyarrow would take the
+    first of two columns of the same name without a word."""
+    for name in columns:
+        found = [i + 1 for i, column in enumerate(have) if column == name]
+        if not found:
+            raise ValueError(
+                f"{path} has no column {name!r}; its columns are "
+                f"{', '.join(map(repr, have))}."
+            )
+        if len(found) > 1:
+            raise ValueError(
+                f"{path} has {len(found)} columns named {name!r}: columns "
+                f"{', '.join(map(str, found))}; rename all but one."
+            )
+
+
 def _csv_header(path):
     import pyarrow.csv as pacsv
 
-    reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 20))
+    reader = pacsv.open_csv(  # as _csv_batches reads: its errors name the row
+        path,
+        read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK, use_threads=False),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+    )
     return reader.schema.names
 
 
@@ -196,13 +218,7 @@ def _parquet_batches(path, columns, chunk_size):
         parquet = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ValueError(f"{path} is not a readable Parquet file: {exc}") from None
-    have = parquet.schema_arrow.names
-    for name in columns:
-        if name not in have:
-            raise ValueError(
-                f"{path} has no column {name!r}; its columns are "
-                f"{', '.join(map(repr, have))}."
-            )
+    _check_columns(path, parquet.schema_arrow.names, columns)
     for batch in parquet.iter_batches(batch_size=chunk_size, columns=columns):
         yield _batch_columns(batch, columns)
 
