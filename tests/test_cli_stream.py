@@ -213,3 +213,15 @@ def test_streamed_labels_follow_the_in_memory_rule(tmp_path):
         info = json.loads((tmp_path / how / "training.json").read_text())
         classes[how] = info["classes"]
     assert classes["streamed"] == classes["memory"] == sorted(labels)
+
+
+def test_a_symlink_loop_or_a_missing_file_is_one_line(tmp_path):
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    for path in (loop, tmp_path / "missing.csv"):
+        status, out, err = _train("--csv", path, "--chunk-size", "10", "-o",
+                                  tmp_path / "m")  # fmt: skip
+        assert (status, out) == (1, "") and "Traceback" not in err
+        error = err.splitlines()[-1]
+        assert error.startswith("skimdb train: error: ") and path.name in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.csv"]

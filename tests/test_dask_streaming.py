@@ -134,3 +134,20 @@ def test_csv_line_breaks_in_quotes_read_right_or_save_nothing(tmp_path, monkeypa
     else:
         assert "cut between two blocks" in err.getvalue()
         assert not (tmp_path / "dask").exists()
+
+
+def test_a_csv_cut_inside_quotes_is_refused_by_the_api(tmp_path, monkeypatch, client):
+    """fit_pipeline(client=) itself compares the workers' rows with the file's:
+    rows shifted by a quoted line break cut between blocks never train."""
+    rows = [f"a {'good' if i % 2 else 'bad'}\nreview, {i}" for i in range(20000)]
+    path = tmp_path / "lines.csv"
+    labels = ["pos" if i % 2 else "neg" for i in range(20000)]
+    pacsv.write_csv(pa.table({"text": rows, "label": labels}), path)
+    monkeypatch.setattr(_fitting, "_DASK_BLOCK", 100_000)
+    try:
+        pipe = streaming.fit_pipeline(_pipe(), path, client=client, chunk_size=5000)
+    except ValueError as exc:
+        assert "cut between two blocks" in str(exc)
+    else:  # read right after all: the local stream's words
+        local = streaming.fit_pipeline(_pipe(), path, chunk_size=5000)
+        assert pipe[0].word_index_ == local[0].word_index_

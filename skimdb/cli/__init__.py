@@ -60,6 +60,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         say("skimdb: interrupted")
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        say(f"skimdb {args.command}: error: out of memory; for a big file, train "
+            "with --chunk-size N, which streams it in bounded memory")  # fmt: skip
+        return 1
     except (UserError, OSError, ValueError, TypeError, ImportError) as exc:
         if args.debug:
             raise

@@ -7,6 +7,7 @@ import csv
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -115,6 +116,10 @@ def train_stream(args, given, pipeline):
             fit_pipeline(model, path, chunk_size=args.chunk_size, rows=train_rows,
                          format=kind, client=client, progress=progress,
                          **columns)  # fmt: skip
+        except RuntimeError as exc:  # Dask workers lost beyond their retries
+            if client is None:
+                raise
+            raise UserError(f"{flag} {path}: {exc}; nothing was saved") from None
         finally:
             progress.close()
     if progress.rows_read != n_rows:  # dd.read_csv cuts blocks at line breaks
@@ -183,7 +188,9 @@ def _stream_source(args):
         )
     flag, source = ("--csv", args.csv) if args.csv is not None else (
         "--parquet", args.parquet)  # fmt: skip
-    return flag, expand(source, flag).resolve(), flag.lstrip("-")
+    # realpath, not resolve(): a symlink loop gives a path that fails to open
+    # (an OSError), where resolve() raises RuntimeError before Python 3.13
+    return flag, Path(os.path.realpath(expand(source, flag))), flag.lstrip("-")
 
 
 def _score_test_rows(model, path, kind, chunk_size, columns, test_rows, n_rows,

@@ -13,6 +13,7 @@ from skimdb._codec import number_words
 from skimdb._ragged import compress, offsets_from_lengths, prepend, row_ids, take_rows
 from skimdb.streaming._reading import (
     _check_chunk_size,
+    _csv_row_count,
     _file_format,
     _label_classes,
     read_chunks,
@@ -453,7 +454,7 @@ def _dask_parts(client, source, text_column, label_column, chunk_size, format,
             "with client=, source must be a CSV or Parquet file that the workers "
             "can read (the same path on each), not an iterable of chunks."
         )
-    path = Path(source).expanduser().resolve()
+    path = Path(os.path.realpath(Path(source).expanduser()))  # no RuntimeError
     kind = _file_format(path, format)
     columns = [text_column, label_column]
     try:
@@ -498,6 +499,13 @@ def _dask_parts(client, source, text_column, label_column, chunk_size, format,
         start += n
     if start == 0:
         raise ValueError(f"{path} holds no rows; at least one review is required.")
+    if kind == "csv" and start != (n_rows := _csv_row_count(path, label_column)):
+        # dd.read_csv cuts blocks at line breaks, also inside a quoted text
+        raise ValueError(
+            f"{path}: the Dask workers read {start} rows, but the file holds "
+            f"{n_rows}: a quoted text holding a line break was cut between two "
+            "blocks. Convert the file to Parquet, or read it without a client."
+        )
 
 
 def _dask_result(future, i, n, path):

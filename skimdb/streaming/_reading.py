@@ -182,6 +182,22 @@ def _csv_error(path, columns, exc):
     return ValueError(f"{path} is not a valid CSV file: {message}")
 
 
+def _csv_row_count(path, column):
+    """The number of rows of a CSV file, read one column at a time by pyarrow."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=_CSV_BLOCK),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=[column], column_types={column: pa.string()}
+        ),
+    )
+    return sum(batch.num_rows for batch in reader)
+
+
 def _check_columns(path, have, columns):
     """Each of ``columns`` is in the header ``have`` once: pyarrow would take the
     first of two columns of the same name without a word."""
