@@ -340,6 +340,7 @@ def _entropy(random_state):
 
 
 def _check_pipeline(pipeline):
+    from skimdb.network import IMDBNet  # TensorFlow: the fit needs it anyway
     from skimdb.preprocessing import MultiHotVectorizer
     from skimdb.text import ReviewEncoder
 
@@ -350,7 +351,7 @@ def _check_pipeline(pipeline):
         or len(steps) != 3
         or not isinstance(steps[0][1], ReviewEncoder)
         or not isinstance(steps[1][1], MultiHotVectorizer)
-        or type(steps[2][1]).__name__ != "IMDBNet"
+        or not isinstance(steps[2][1], IMDBNet)
     ):
         raise TypeError(
             f"pipeline must be a Pipeline of {' -> '.join(kinds)}; got "
