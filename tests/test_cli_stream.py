@@ -173,7 +173,8 @@ def test_a_failed_side_file_keeps_the_old_model_with_its_files(
     test split and training.json are written in the new folder before the swap."""
     import errno
 
-    import skimdb.cli._stream as stream
+    import skimdb.cli._files as cli_files
+    import skimdb.cli._reports as reports
 
     target = tmp_path / "model"
     status, _, err = _train("--csv", files[0], "-o", target, "--chunk-size", "64",
@@ -185,7 +186,7 @@ def test_a_failed_side_file_keeps_the_old_model_with_its_files(
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    owner = stream if failing == "write_training" else stream.reports
+    owner = cli_files if failing == "write_training" else reports
     monkeypatch.setattr(owner, failing, full_disk)
     status, _, err = _train("--csv", files[0], "-o", target, "--chunk-size", "64",
                             "--epochs", "2", "--overwrite")  # fmt: skip

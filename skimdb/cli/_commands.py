@@ -18,9 +18,9 @@ from skimdb.cli._files import (
     read_csv,
     read_reviews,
     read_training,
+    save_csv_model,
     save_model,
     write_csv,
-    write_training,
 )
 from skimdb.cli._options import (
     CLASS_NAMES,
@@ -231,19 +231,11 @@ def _train_csv(args, given):
         "classes": names,
     }
 
-    def beside(folder):  # in the new folder, swapped in with the model
-        saved = [
-            reports.write_history(model[-1].history_, folder / "history.csv"),
-            write_csv(folder / TEST_SPLIT_FILE, X_test, y_test, args.text_column,
-                      args.label_column),
-            write_training(folder, info),
-        ]  # fmt: skip
-        if not args.no_plots:
-            saved += reports.save_history_plot(model, folder)
-        return saved
-
-    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
-    reports.print_saved([f"the model in {output}{os.sep}", *saved])
+    save_csv_model(
+        model, output, args, info,
+        lambda path: write_csv(path, X_test, y_test, args.text_column,
+                               args.label_column),
+    )  # fmt: skip
     return 0
 
 

@@ -18,8 +18,7 @@ from skimdb.cli._files import (
     UserError,
     check_output,
     expand,
-    save_model,
-    write_training,
+    save_csv_model,
 )
 from skimdb.cli._reports import say
 
@@ -140,27 +139,18 @@ def train_stream(args, given, pipeline):
         "classes": names,
         "chunk_size": args.chunk_size,
     }
+    if kind == "parquet":  # evaluate and friends read the saved test.csv
+        info["csv"] = str(output / TEST_SPLIT_FILE)
 
-    def beside(folder):  # in the new folder, swapped in with the model
-        test_file = folder / TEST_SPLIT_FILE
+    def write_test_split(test_file):  # scored a chunk at a time as it is written
         y_true, y_pred = _score_test_rows(
             model, path, kind, args.chunk_size, columns, test_rows, n_rows, names,
             test_file,
         )  # fmt: skip
         reports.print_csv_training(model, train_rows.size, y_true, y_pred, names)
-        if kind == "parquet":  # evaluate and friends read the saved test.csv
-            info["csv"] = str(output / TEST_SPLIT_FILE)
-        saved = [
-            reports.write_history(model[-1].history_, folder / "history.csv"),
-            test_file,
-            write_training(folder, info),
-        ]
-        if not args.no_plots:
-            saved += reports.save_history_plot(model, folder)
-        return saved
+        return test_file
 
-    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
-    reports.print_saved([f"the model in {output}{os.sep}", *saved])
+    save_csv_model(model, output, args, info, write_test_split)
     return 0
 
 
