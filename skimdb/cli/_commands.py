@@ -13,6 +13,7 @@ from skimdb.cli._files import (
     UserError,
     check_data_home,
     check_output,
+    check_split_options,
     expand,
     load_model,
     read_csv,
@@ -169,17 +170,7 @@ def train(args):
 
 def _train_csv(args, given):
     """``skimdb train --csv``: a learned vocabulary, a stratified held-out split."""
-    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
-        if value is not None:
-            raise UserError(
-                f"{flag} shortens the IMDB reviews; with --csv the test split is "
-                "--test-size of the file's rows: drop it"
-            )
-    if args.test_size == 0:
-        raise UserError(
-            "--test-size 0 holds out no test rows; with --csv give a fraction "
-            "above 0, such as 0.2"
-        )
+    check_split_options(args)
     output = check_output(args.output, model=True, overwrite=args.overwrite)
     texts, labels = read_csv(args.csv, args.text_column, args.label_column)
     path = expand(args.csv, "--csv").resolve()

@@ -243,6 +243,21 @@ def save_model(model, folder, *, overwrite=False, beside=None):
     return [folder / name for name in names]
 
 
+def check_split_options(args):
+    """Refuse the options that do not fit training on a file of one's own: the
+    IMDB shorteners, and a test split of nothing."""
+    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
+        if value is not None:
+            raise UserError(
+                f"{flag} shortens the IMDB reviews; with a file the test split is "
+                "--test-size of the file's rows: drop it"
+            )
+    if args.test_size == 0:
+        raise UserError(
+            "--test-size 0 holds out no test rows; give a fraction above 0, such as 0.2"
+        )
+
+
 def save_csv_model(model, output, args, info, write_test_split):
     """Save a model trained on a CSV or Parquet file with what goes with it:
     history, plots, ``write_test_split(path)``'s test split and training.json,

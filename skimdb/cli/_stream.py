@@ -17,6 +17,7 @@ from skimdb.cli._files import (
     TEST_SPLIT_FILE,
     UserError,
     check_output,
+    check_split_options,
     expand,
     save_csv_model,
 )
@@ -166,16 +167,7 @@ def _stream_source(args):
     if args.csv is None and args.parquet is None:
         raise UserError("--chunk-size streams a file: give --csv PATH or --parquet "
                         "PATH")  # fmt: skip
-    for flag, value in (("--n-train", args.n_train), ("--n-test", args.n_test)):
-        if value is not None:
-            raise UserError(
-                f"{flag} shortens the IMDB reviews; with a file the test split is "
-                "--test-size of the file's rows: drop it"
-            )
-    if args.test_size == 0:
-        raise UserError(
-            "--test-size 0 holds out no test rows; give a fraction above 0, such as 0.2"
-        )
+    check_split_options(args)
     flag, source = ("--csv", args.csv) if args.csv is not None else (
         "--parquet", args.parquet)  # fmt: skip
     # realpath, not resolve(): a symlink loop gives a path that fails to open
