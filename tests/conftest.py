@@ -5,6 +5,7 @@ are imported by test modules as ``from conftest import ...``, so that no test
 module imports another.
 """
 
+import csv
 import hashlib
 import io
 import json
@@ -92,6 +93,15 @@ RAW_TRAIN = [
 RAW_TRAIN_LABELS = [1, 1, 1, 0, 0]
 RAW_TEST = [[3, 2], [], [1, 5, 1, 5]]
 RAW_TEST_LABELS = [1, 0, 0]
+
+
+def _write_csv(path, rows, header=("review", "stars")):
+    """A CSV file of ``rows`` under ``header``, as the command line reads them."""
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
 
 
 def _write_tarball(path, reviews=REVIEWS, other=OTHER_MEMBERS):

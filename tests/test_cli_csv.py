@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import _write_csv as _write
 from test_cli import (  # noqa: F401  (_isolated: no real data, cache or download)
     NEGATIVE,
     NEUTRAL,
@@ -29,14 +30,6 @@ CUES = {
 #: Options that make a network learn the small files in seconds.
 FAST = ["--units", "8", "--batch-size", "16", "--epochs", "25"]
 FAST += ["--learning-rate", "0.01", "--verbose", "0", "--no-plots"]
-
-
-def _write(path, rows, header=("review", "stars")):
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def _ratings(n=240, seed=0):

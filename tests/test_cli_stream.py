@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from conftest import _write_csv as _write
 from test_cli import _isolated, _run  # noqa: F401  (_isolated: no real data)
 
 from skimdb.persistence import load
@@ -15,14 +16,6 @@ CUES = {1: ["awful", "dreadful"], 5: ["okay", "average"], 9: ["superb", "great"]
 FILLER = ["film", "plot", "actor", "scene", "story", "music", "camera", "ending"]
 FAST = ["--units", "8", "--batch-size", "16", "--epochs", "20"]
 FAST += ["--learning-rate", "0.01", "--no-plots", "--random-state", "1"]
-
-
-def _write(path, rows, header=("review", "stars")):
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def _ratings(n=300, seed=0):
