@@ -122,12 +122,11 @@ def train_stream(args, given, pipeline):
             raise UserError(f"{flag} {path}: {exc}; nothing was saved") from None
         finally:
             progress.close()
-    if progress.rows_read != n_rows:  # dd.read_csv cuts blocks at line breaks
+    if progress.rows_read != n_rows:  # fit_pipeline checked Dask's reading itself
         raise UserError(
-            f"{flag} {path}: the Dask workers read {progress.rows_read} rows, but "
-            f"the file holds {n_rows}: a quoted text holding a line break was cut "
-            "between two blocks. Convert the file to Parquet (--parquet), or "
-            "stream it without --dask or --scheduler; nothing was saved"
+            f"{flag} {path}: {progress.rows_read} rows were trained on, but the file "
+            f"held {n_rows} when its labels were read: it changed meanwhile; nothing "
+            "was saved"
         )
     say(f"Trained in {time.perf_counter() - started:.1f} s")
     names = reports.class_names(model, csv=True)
