@@ -19,7 +19,6 @@ from skimdb.cli._files import (
     read_csv,
     read_reviews,
     read_training,
-    save_csv_model,
     save_model,
     write_csv,
 )
@@ -222,7 +221,7 @@ def _train_csv(args, given):
         "classes": names,
     }
 
-    save_csv_model(
+    reports.save_csv_model(
         model, output, args, info,
         lambda path: write_csv(path, X_test, y_test, args.text_column,
                                args.label_column),

@@ -258,27 +258,6 @@ def check_split_options(args):
         )
 
 
-def save_csv_model(model, output, args, info, write_test_split):
-    """Save a model trained on a CSV or Parquet file with what goes with it:
-    history, plots, ``write_test_split(path)``'s test split and training.json,
-    all written into the new folder before it is swapped in (:func:`save_model`).
-    """
-    from skimdb.cli import _reports as reports
-
-    def beside(folder):
-        saved = [
-            reports.write_history(model[-1].history_, folder / "history.csv"),
-            write_test_split(folder / TEST_SPLIT_FILE),
-            write_training(folder, info),
-        ]
-        if not args.no_plots:
-            saved += reports.save_history_plot(model, folder)
-        return saved
-
-    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
-    reports.print_saved([f"the model in {output}{os.sep}", *saved])
-
-
 # -- reading input: bounded -----------------------------------------------------------
 
 #: The most characters one review (a line of --file, a CSV field) may hold.

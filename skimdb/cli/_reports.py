@@ -1,6 +1,7 @@
 """What the commands print and draw: tables, CSV files and plots."""
 
 import csv
+import os
 import sys
 
 from skimdb.cli._options import CLASS_NAMES
@@ -390,3 +391,24 @@ def _matplotlib_or_none():
         return None
     matplotlib.use("Agg")  # files only: never needs a display
     return matplotlib
+
+
+def save_csv_model(model, output, args, info, write_test_split):
+    """Save a model trained on a CSV or Parquet file with what goes with it:
+    history, plots, ``write_test_split(path)``'s test split and training.json,
+    all written into the new folder before it is swapped in (``_files.save_model``).
+    """
+    from skimdb.cli._files import TEST_SPLIT_FILE, save_model, write_training
+
+    def beside(folder):
+        saved = [
+            write_history(model[-1].history_, folder / "history.csv"),
+            write_test_split(folder / TEST_SPLIT_FILE),
+            write_training(folder, info),
+        ]
+        if not args.no_plots:
+            saved += save_history_plot(model, folder)
+        return saved
+
+    saved = save_model(model, output, overwrite=args.overwrite, beside=beside)
+    print_saved([f"the model in {output}{os.sep}", *saved])

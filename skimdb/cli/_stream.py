@@ -19,7 +19,6 @@ from skimdb.cli._files import (
     check_output,
     check_split_options,
     expand,
-    save_csv_model,
 )
 from skimdb.cli._reports import say
 
@@ -150,7 +149,7 @@ def train_stream(args, given, pipeline):
         reports.print_csv_training(model, train_rows.size, y_true, y_pred, names)
         return test_file
 
-    save_csv_model(model, output, args, info, write_test_split)
+    reports.save_csv_model(model, output, args, info, write_test_split)
     return 0
 
 
